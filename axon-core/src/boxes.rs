@@ -1,0 +1,623 @@
+//! Named, typed boxes (`Axon.Box`): declarations, storage, the link graph between boxes, and the
+//! typed handles components send and receive through.
+//!
+//! # Model
+//! Every box is a node ([`BoxNode`]). An inbox owns a [`Storage`] (a FIFO queue with an optional
+//! size limit); an outbox owns none. A node has at most one `target` (the node it is linked to)
+//! and any number of `sources`. Following targets from any node ends at one node; that node's
+//! storage is the node's `sink`, its *final destination*, and it is cached in every node of the
+//! chain whenever a link changes, so a send is one queue push whatever the chain's length. An
+//! outbox whose chain ends at an outbox has no sink: sends to it are dropped (and counted).
+//!
+//! # Invariants
+//! - `sink` of every node equals the storage of the end of its target chain (`None` for an
+//!   outbox end). Only [`BoxNode::add_source`] and [`BoxNode::remove_source`] change targets,
+//!   and both re-propagate sinks upstream before returning.
+//! - A storage's `producers` are the owners of every outbox upstream of it (Axon's wake-on-pop
+//!   callbacks, reference §1.3 rule 2), recomputed whenever a link that reaches it changes.
+//! - `sources` are weak and `target` is strong, so the graph holds no reference cycle; a
+//!   storage's `owner` and `producers` are weak, so boxes never keep a component alive.
+//! - No `RefCell` borrow of a box is held across an `.await` or across a call that can wake a
+//!   component.
+
+use std::any::{Any, TypeId};
+use std::borrow::Cow;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::fmt;
+use std::rc::{Rc, Weak};
+
+use crate::component::ComponentId;
+use crate::error::{BoxName, Direction, LinkError, NoSpaceInBox};
+use crate::task::Task;
+
+/// The name of the standard data inbox.
+pub const INBOX: &str = "inbox";
+/// The name of the standard lifecycle inbox.
+pub const CONTROL: &str = "control";
+/// The name of the standard data outbox.
+pub const OUTBOX: &str = "outbox";
+/// The name of the standard lifecycle outbox.
+pub const SIGNAL: &str = "signal";
+
+/// One declared box: its name, direction and message type (one entry of Axon's `Inboxes` or
+/// `Outboxes` dictionaries).
+///
+/// Declarations are `const`, so a component's box list is a `&'static` slice that costs nothing
+/// per instance:
+///
+/// ```
+/// use axon_core::{BoxDecl, ipc::Ipc};
+///
+/// const BOXES: &[BoxDecl] = &[
+///     BoxDecl::inbox::<String>("inbox").doc("lines to shout"),
+///     BoxDecl::inbox::<Ipc>("control"),
+///     BoxDecl::outbox::<String>("outbox").doc("shouted lines"),
+///     BoxDecl::outbox::<Ipc>("signal"),
+/// ];
+/// assert_eq!(BOXES[0].name(), "inbox");
+/// ```
+#[derive(Clone, Copy)]
+pub struct BoxDecl {
+    name: &'static str,
+    direction: Direction,
+    doc: &'static str,
+    type_name: fn() -> &'static str,
+    make: MakeNode,
+}
+
+type MakeNode = fn(&Weak<Task>, ComponentId, Cow<'static, str>, Direction) -> Rc<dyn AnyNode>;
+
+impl BoxDecl {
+    /// An inbox named `name` carrying messages of type `T`.
+    pub const fn inbox<T: 'static>(name: &'static str) -> Self {
+        BoxDecl {
+            name,
+            direction: Direction::Inbox,
+            doc: "",
+            type_name: std::any::type_name::<T>,
+            make: make_node::<T>,
+        }
+    }
+
+    /// An outbox named `name` carrying messages of type `T`.
+    pub const fn outbox<T: 'static>(name: &'static str) -> Self {
+        BoxDecl {
+            name,
+            direction: Direction::Outbox,
+            doc: "",
+            type_name: std::any::type_name::<T>,
+            make: make_node::<T>,
+        }
+    }
+
+    /// Adds a line of documentation (Axon's dictionary value).
+    pub const fn doc(mut self, doc: &'static str) -> Self {
+        self.doc = doc;
+        self
+    }
+
+    /// The box's name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Inbox or outbox.
+    pub fn direction(&self) -> Direction {
+        self.direction
+    }
+
+    /// The documentation line.
+    pub fn documentation(&self) -> &'static str {
+        self.doc
+    }
+
+    /// The message type's name.
+    pub fn type_name(&self) -> &'static str {
+        (self.type_name)()
+    }
+
+    pub(crate) fn make(&self, owner: &Weak<Task>, id: ComponentId) -> Rc<dyn AnyNode> {
+        (self.make)(owner, id, Cow::Borrowed(self.name), self.direction)
+    }
+}
+
+impl fmt::Debug for BoxDecl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BoxDecl")
+            .field("name", &self.name)
+            .field("direction", &self.direction)
+            .field("type", &self.type_name())
+            .finish()
+    }
+}
+
+/// Axon's four standard boxes: `inbox` and `outbox` carrying `T`, `control` and `signal` carrying
+/// [`Ipc`](crate::ipc::Ipc).
+///
+/// ```
+/// use axon_core::{boxes, BoxDecl};
+/// const BOXES: &[BoxDecl] = &boxes::standard::<String>();
+/// assert_eq!(BOXES.len(), 4);
+/// ```
+pub const fn standard<T: 'static>() -> [BoxDecl; 4] {
+    [
+        BoxDecl::inbox::<T>(INBOX).doc("data in"),
+        BoxDecl::inbox::<crate::ipc::Ipc>(CONTROL).doc("lifecycle messages in"),
+        BoxDecl::outbox::<T>(OUTBOX).doc("data out"),
+        BoxDecl::outbox::<crate::ipc::Ipc>(SIGNAL).doc("lifecycle messages out"),
+    ]
+}
+
+pub(crate) fn make_node<T: 'static>(
+    owner: &Weak<Task>,
+    owner_id: ComponentId,
+    name: Cow<'static, str>,
+    direction: Direction,
+) -> Rc<dyn AnyNode> {
+    let local = match direction {
+        Direction::Inbox => Some(Rc::new(Storage::<T>::new(owner.clone()))),
+        Direction::Outbox => None,
+    };
+    Rc::new(BoxNode {
+        owner: owner.clone(),
+        owner_id,
+        name,
+        direction,
+        sink: RefCell::new(local.clone()),
+        local,
+        target: RefCell::new(None),
+        sources: RefCell::new(Vec::new()),
+    })
+}
+
+/// The storage of an inbox: Axon's `realsink`.
+pub(crate) struct Storage<T> {
+    /// The queued messages, oldest first.
+    queue: RefCell<VecDeque<T>>,
+    /// The size limit; `usize::MAX` when unbounded.
+    capacity: Cell<usize>,
+    /// The component woken when a message is appended (rule 1).
+    owner: Weak<Task>,
+    /// The components woken when a message is collected (rule 2).
+    producers: RefCell<Vec<Weak<Task>>>,
+    /// Set when the owner has ended: appends are refused from then on.
+    dead: Cell<bool>,
+}
+
+pub(crate) enum PushError<T> {
+    Full(T, usize),
+    Dead(T),
+}
+
+impl<T> Storage<T> {
+    fn new(owner: Weak<Task>) -> Self {
+        Storage {
+            queue: RefCell::new(VecDeque::new()),
+            capacity: Cell::new(usize::MAX),
+            owner,
+            producers: RefCell::new(Vec::new()),
+            dead: Cell::new(false),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn push(&self, msg: T) -> Result<(), PushError<T>> {
+        {
+            let mut q = self.queue.borrow_mut();
+            if q.len() >= self.capacity.get() {
+                return Err(PushError::Full(msg, self.capacity.get()));
+            }
+            if self.dead.get() {
+                return Err(PushError::Dead(msg));
+            }
+            q.push_back(msg);
+        }
+        if let Some(owner) = self.owner.upgrade() {
+            owner.wake();
+        }
+        Ok(())
+    }
+
+    #[inline]
+    pub(crate) fn pop(&self) -> Option<T> {
+        let msg = self.queue.borrow_mut().pop_front()?;
+        for p in self.producers.borrow().iter() {
+            if let Some(t) = p.upgrade() {
+                t.wake();
+            }
+        }
+        Some(msg)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.queue.borrow().len()
+    }
+
+    pub(crate) fn is_full(&self) -> bool {
+        self.queue.borrow().len() >= self.capacity.get()
+    }
+
+    pub(crate) fn capacity(&self) -> Option<usize> {
+        match self.capacity.get() {
+            usize::MAX => None,
+            n => Some(n),
+        }
+    }
+
+    pub(crate) fn is_dead(&self) -> bool {
+        self.dead.get()
+    }
+}
+
+/// One box in the link graph; see the module docs.
+pub(crate) struct BoxNode<T> {
+    owner: Weak<Task>,
+    owner_id: ComponentId,
+    name: Cow<'static, str>,
+    direction: Direction,
+    /// This box's own storage (inboxes only).
+    local: Option<Rc<Storage<T>>>,
+    /// The box this one is linked to.
+    target: RefCell<Option<Rc<BoxNode<T>>>>,
+    /// The boxes linked to this one.
+    sources: RefCell<Vec<Weak<BoxNode<T>>>>,
+    /// The final destination's storage, cached.
+    sink: RefCell<Option<Rc<Storage<T>>>>,
+}
+
+impl<T: 'static> BoxNode<T> {
+    pub(crate) fn sink(&self) -> std::cell::Ref<'_, Option<Rc<Storage<T>>>> {
+        self.sink.borrow()
+    }
+
+    pub(crate) fn local(&self) -> Option<&Rc<Storage<T>>> {
+        self.local.as_ref()
+    }
+
+    pub(crate) fn owner(&self) -> &Weak<Task> {
+        &self.owner
+    }
+
+    fn propagate(&self, sink: &Option<Rc<Storage<T>>>) {
+        *self.sink.borrow_mut() = sink.clone();
+        let sources: Vec<_> = self.sources.borrow().iter().filter_map(Weak::upgrade).collect();
+        for s in sources {
+            s.propagate(sink);
+        }
+    }
+
+    fn end(self: &Rc<Self>) -> Rc<Self> {
+        let mut node = self.clone();
+        loop {
+            let next = node.target.borrow().clone();
+            match next {
+                Some(n) => node = n,
+                None => return node,
+            }
+        }
+    }
+
+    fn collect_producers(&self, out: &mut Vec<Weak<Task>>) {
+        if self.direction == Direction::Outbox && !out.iter().any(|w| w.ptr_eq(&self.owner)) {
+            out.push(self.owner.clone());
+        }
+        self.sources.borrow_mut().retain(|w| w.strong_count() > 0);
+        let sources: Vec<_> = self.sources.borrow().iter().filter_map(Weak::upgrade).collect();
+        for s in sources {
+            s.collect_producers(out);
+        }
+    }
+
+    /// Recomputes the producer list of the storage at the end of `node`'s chain.
+    fn refresh_producers(node: &Rc<Self>) {
+        let end = node.end();
+        if let Some(storage) = &end.local {
+            let mut producers = Vec::new();
+            end.collect_producers(&mut producers);
+            *storage.producers.borrow_mut() = producers;
+        }
+    }
+}
+
+/// The type-erased face of a [`BoxNode`], used by linking code that does not know the message
+/// type.
+pub(crate) trait AnyNode {
+    fn as_any_rc(self: Rc<Self>) -> Rc<dyn Any>;
+    fn msg_type(&self) -> TypeId;
+    fn msg_type_name(&self) -> &'static str;
+    fn direction(&self) -> Direction;
+    fn name(&self) -> &str;
+    fn box_name(&self) -> BoxName;
+    fn is_linked(&self) -> bool;
+    fn local_len(&self) -> usize;
+    fn set_capacity(&self, cap: Option<usize>);
+    /// Marks the local storage dead and empties it; returns how many messages were dropped.
+    fn kill(&self) -> usize;
+    fn add_source(self: Rc<Self>, src: Rc<dyn AnyNode>) -> Result<(), LinkError>;
+    fn remove_source(self: Rc<Self>, src: Rc<dyn AnyNode>);
+}
+
+pub(crate) fn box_name_of(owner: &Weak<Task>, id: ComponentId, dir: Direction, name: &str) -> BoxName {
+    BoxName {
+        component: match owner.upgrade() {
+            Some(t) => t.name(),
+            None => format!("<ended component {id}>"),
+        },
+        id,
+        direction: dir,
+        name: name.to_owned(),
+    }
+}
+
+impl<T: 'static> AnyNode for BoxNode<T> {
+    fn as_any_rc(self: Rc<Self>) -> Rc<dyn Any> {
+        self
+    }
+
+    fn msg_type(&self) -> TypeId {
+        TypeId::of::<T>()
+    }
+
+    fn msg_type_name(&self) -> &'static str {
+        std::any::type_name::<T>()
+    }
+
+    fn direction(&self) -> Direction {
+        self.direction
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn box_name(&self) -> BoxName {
+        box_name_of(&self.owner, self.owner_id, self.direction, &self.name)
+    }
+
+    fn is_linked(&self) -> bool {
+        self.target.borrow().is_some() || self.sources.borrow().iter().any(|w| w.strong_count() > 0)
+    }
+
+    fn local_len(&self) -> usize {
+        self.local.as_ref().map_or(0, |s| s.len())
+    }
+
+    fn set_capacity(&self, cap: Option<usize>) {
+        if let Some(s) = &self.local {
+            s.capacity.set(cap.unwrap_or(usize::MAX));
+        }
+    }
+
+    fn kill(&self) -> usize {
+        match &self.local {
+            Some(s) => {
+                s.dead.set(true);
+                let dropped = std::mem::take(&mut *s.queue.borrow_mut());
+                let n = dropped.len();
+                drop(dropped);
+                n
+            }
+            None => 0,
+        }
+    }
+
+    fn add_source(self: Rc<Self>, src: Rc<dyn AnyNode>) -> Result<(), LinkError> {
+        let src_name = src.box_name();
+        let src = match src.as_any_rc().downcast::<BoxNode<T>>() {
+            Ok(s) => s,
+            Err(other) => {
+                // The caller checks types first; this is the same error, for completeness.
+                let _ = other;
+                return Err(LinkError::TypeMismatch {
+                    source_box: src_name,
+                    source_type: "another type",
+                    sink_box: self.box_name(),
+                    sink_type: std::any::type_name::<T>(),
+                });
+            }
+        };
+        if let Some(existing) = src.target.borrow().as_ref() {
+            return Err(LinkError::BoxAlreadyLinkedToDestination {
+                source_box: src_name,
+                existing_sink: existing.box_name(),
+                new_sink: self.box_name(),
+            });
+        }
+        // Refuse a link that would close a loop: walk from the sink down its chain.
+        let mut node = Some(self.clone());
+        while let Some(n) = node {
+            if Rc::ptr_eq(&n, &src) {
+                return Err(LinkError::Cycle { source_box: src_name, sink_box: self.box_name() });
+            }
+            node = n.target.borrow().clone();
+        }
+        *src.target.borrow_mut() = Some(self.clone());
+        self.sources.borrow_mut().push(Rc::downgrade(&src));
+        let sink = self.sink.borrow().clone();
+        // Messages waiting in the source's own storage move on, oldest first (reference §2.1).
+        if let (Some(local), Some(dest)) = (&src.local, &sink) {
+            let moved = std::mem::take(&mut *local.queue.borrow_mut());
+            let n = moved.len();
+            dest.queue.borrow_mut().extend(moved);
+            *local.producers.borrow_mut() = Vec::new();
+            if n > 0 {
+                if let Some(owner) = dest.owner.upgrade() {
+                    owner.wake();
+                }
+            }
+        }
+        src.propagate(&sink);
+        Self::refresh_producers(&self);
+        Ok(())
+    }
+
+    fn remove_source(self: Rc<Self>, src: Rc<dyn AnyNode>) {
+        let Ok(src) = src.as_any_rc().downcast::<BoxNode<T>>() else { return };
+        let is_ours = src.target.borrow().as_ref().is_some_and(|t| Rc::ptr_eq(t, &self));
+        if !is_ours {
+            return;
+        }
+        self.sources.borrow_mut().retain(|w| !std::ptr::eq(w.as_ptr(), Rc::as_ptr(&src)));
+        *src.target.borrow_mut() = None;
+        src.propagate(&src.local.clone());
+        Self::refresh_producers(&self);
+        Self::refresh_producers(&src);
+    }
+}
+
+/// A typed handle on one of a component's inboxes. Get one with
+/// [`Context::inbox`](crate::Context::inbox); it is resolved once, so receiving costs one queue
+/// pop.
+pub struct Inbox<T> {
+    pub(crate) node: Rc<BoxNode<T>>,
+}
+
+impl<T> Clone for Inbox<T> {
+    fn clone(&self) -> Self {
+        Inbox { node: self.node.clone() }
+    }
+}
+
+impl<T: 'static> fmt::Debug for Inbox<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Inbox").field("name", &self.node.name).field("ready", &self.data_ready()).finish()
+    }
+}
+
+impl<T: 'static> Inbox<T> {
+    /// Takes the oldest message, or `None` if there is none (Axon's `recv`, which raised
+    /// `IndexError`). Taking a message wakes the components whose outboxes feed this box.
+    ///
+    /// Like Axon, when this inbox is itself linked onward (passthrough), `recv` takes from the
+    /// final destination of the chain.
+    #[inline]
+    pub fn recv(&self) -> Option<T> {
+        let sink = self.node.sink.borrow();
+        sink.as_ref()?.pop()
+    }
+
+    /// How many messages wait in this box's own storage (Axon's `dataReady`). An inbox that is
+    /// linked onward holds nothing, so this is 0 for it.
+    #[doc(alias = "dataReady")]
+    #[inline]
+    pub fn data_ready(&self) -> usize {
+        self.node.local_len()
+    }
+
+    /// Whether no message waits.
+    pub fn is_empty(&self) -> bool {
+        self.data_ready() == 0
+    }
+
+    /// Waits for a message and takes it. Pauses the component (no busy-waiting) until a
+    /// delivery wakes it.
+    pub async fn recv_wait(&self) -> T {
+        loop {
+            if let Some(m) = self.recv() {
+                return m;
+            }
+            crate::scheduler::pause_current(&self.node.owner).await;
+        }
+    }
+
+    /// Iterates over the waiting messages, taking each (Axon's `Inbox(box)` generator).
+    pub fn drain(&self) -> impl Iterator<Item = T> + '_ {
+        std::iter::from_fn(move || self.recv())
+    }
+
+    /// The size limit of this box's storage, if any.
+    pub fn capacity(&self) -> Option<usize> {
+        self.node.local.as_ref().and_then(|s| s.capacity())
+    }
+
+    /// Sets or clears the size limit (Axon's `setInboxSize`).
+    #[doc(alias = "setInboxSize")]
+    pub fn set_size(&self, size: Option<usize>) {
+        self.node.set_capacity(size);
+    }
+
+    /// The box's name.
+    pub fn name(&self) -> &str {
+        &self.node.name
+    }
+}
+
+/// A typed handle on one of a component's outboxes. Get one with
+/// [`Context::outbox`](crate::Context::outbox); it follows link changes, so sending costs one
+/// queue push into the final destination.
+pub struct Outbox<T> {
+    pub(crate) node: Rc<BoxNode<T>>,
+}
+
+impl<T> Clone for Outbox<T> {
+    fn clone(&self) -> Self {
+        Outbox { node: self.node.clone() }
+    }
+}
+
+impl<T: 'static> fmt::Debug for Outbox<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Outbox").field("name", &self.node.name).field("linked", &self.is_linked()).finish()
+    }
+}
+
+impl<T: 'static> Outbox<T> {
+    /// Delivers `msg` straight into the final destination of this outbox's link chain and wakes
+    /// its owner (Axon's `send`).
+    ///
+    /// An unlinked outbox drops the message, as in Axon, and counts it
+    /// ([`Stats::dropped_unlinked`](crate::Stats)); so does a destination whose component has
+    /// ended ([`Stats::dropped_dead`](crate::Stats)).
+    ///
+    /// # Errors
+    /// [`NoSpaceInBox`] with the message when the destination is bounded and full.
+    #[inline]
+    pub fn send(&self, msg: T) -> Result<(), NoSpaceInBox<T>> {
+        let sink = self.node.sink.borrow();
+        match sink.as_ref() {
+            Some(storage) => match storage.push(msg) {
+                Ok(()) => Ok(()),
+                Err(PushError::Full(message, capacity)) => Err(NoSpaceInBox { message, capacity }),
+                Err(PushError::Dead(_)) => {
+                    crate::scheduler::count_drop(&self.node.owner, true);
+                    Ok(())
+                }
+            },
+            None => {
+                crate::scheduler::count_drop(&self.node.owner, false);
+                Ok(())
+            }
+        }
+    }
+
+    /// Delivers `msg`, waiting while the destination is full. The component pauses and is woken
+    /// when the consumer takes a message (reference §1.3 rule 2); nothing busy-waits. Several
+    /// producers waiting on one box are all woken and all complete.
+    pub async fn send_wait(&self, msg: T) {
+        let mut msg = msg;
+        loop {
+            match self.send(msg) {
+                Ok(()) => return,
+                Err(e) => msg = e.message,
+            }
+            crate::scheduler::pause_current(&self.node.owner).await;
+        }
+    }
+
+    /// Whether the final destination is bounded and full, so a send would fail now
+    /// (Axon's `isFull`).
+    pub fn is_full(&self) -> bool {
+        self.node.sink.borrow().as_ref().is_some_and(|s| s.is_full())
+    }
+
+    /// Whether the outbox leads anywhere (a live inbox at the end of its chain).
+    pub fn is_linked(&self) -> bool {
+        self.node.sink.borrow().as_ref().is_some_and(|s| !s.is_dead())
+    }
+
+    /// The box's name.
+    pub fn name(&self) -> &str {
+        &self.node.name
+    }
+}

@@ -1,0 +1,189 @@
+//! Linkages (`Axon.Linkage`): handles on links between boxes, and the options a link is made
+//! with.
+
+use std::fmt;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::boxes::AnyNode;
+use crate::component::{ComponentId, ComponentRef};
+use crate::error::{Direction, LinkError};
+
+/// Which boxes a link joins (Axon's `passthrough` 0, 1 or 2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Passthrough {
+    /// 0: the source's outbox to the sink's inbox. The normal link.
+    #[default]
+    Normal,
+    /// 1: the source's inbox to the sink's inbox — a parent's inbox into a child's.
+    Inbound,
+    /// 2: the source's outbox to the sink's outbox — a child's outbox out of its parent's.
+    Outbound,
+}
+
+impl Passthrough {
+    /// The sides of the source and sink boxes.
+    pub fn directions(self) -> (Direction, Direction) {
+        match self {
+            Passthrough::Normal => (Direction::Outbox, Direction::Inbox),
+            Passthrough::Inbound => (Direction::Inbox, Direction::Inbox),
+            Passthrough::Outbound => (Direction::Outbox, Direction::Outbox),
+        }
+    }
+}
+
+impl TryFrom<u8> for Passthrough {
+    type Error = LinkError;
+
+    /// # Errors
+    /// [`LinkError::BadPassthrough`] for anything but 0, 1 or 2.
+    fn try_from(v: u8) -> Result<Self, LinkError> {
+        match v {
+            0 => Ok(Passthrough::Normal),
+            1 => Ok(Passthrough::Inbound),
+            2 => Ok(Passthrough::Outbound),
+            n => Err(LinkError::BadPassthrough(n)),
+        }
+    }
+}
+
+impl From<Passthrough> for u8 {
+    fn from(p: Passthrough) -> u8 {
+        match p {
+            Passthrough::Normal => 0,
+            Passthrough::Inbound => 1,
+            Passthrough::Outbound => 2,
+        }
+    }
+}
+
+/// How to make a link: passthrough and an optional size limit for the sink box.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LinkOptions {
+    pub(crate) passthrough: Passthrough,
+    pub(crate) pipewidth: Option<usize>,
+}
+
+impl LinkOptions {
+    /// A normal link (passthrough 0, no size change).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the passthrough kind.
+    pub fn passthrough(mut self, p: Passthrough) -> Self {
+        self.passthrough = p;
+        self
+    }
+
+    /// Sets the sink box's size limit to `n` (Axon's `pipewidth`).
+    pub fn pipewidth(mut self, n: usize) -> Self {
+        self.pipewidth = Some(n);
+        self
+    }
+
+    /// A size limit of 1 on the sink box (Axon's `synchronous=True`).
+    pub fn synchronous(self) -> Self {
+        self.pipewidth(1)
+    }
+}
+
+/// A handle on one link, returned by `link` (Axon's `linkage`). It names both ends; pass it to
+/// `unlink` to remove the link. Only the component (or scheduler) that made it can remove it.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Linkage {
+    pub(crate) id: u64,
+    pub(crate) source: (ComponentId, String, String),
+    pub(crate) sink: (ComponentId, String, String),
+    pub(crate) passthrough: Passthrough,
+}
+
+impl Linkage {
+    pub(crate) fn new(
+        from: (&ComponentRef, &str),
+        to: (&ComponentRef, &str),
+        passthrough: Passthrough,
+    ) -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        Linkage {
+            id: NEXT.fetch_add(1, Ordering::Relaxed),
+            source: (from.0.id(), from.0.name(), from.1.to_owned()),
+            sink: (to.0.id(), to.0.name(), to.1.to_owned()),
+            passthrough,
+        }
+    }
+
+    /// The source component and box (Axon's `sourcePair`).
+    #[doc(alias = "sourcePair")]
+    pub fn source_pair(&self) -> (ComponentId, &str) {
+        (self.source.0, &self.source.2)
+    }
+
+    /// The sink component and box (Axon's `sinkPair`).
+    #[doc(alias = "sinkPair")]
+    pub fn sink_pair(&self) -> (ComponentId, &str) {
+        (self.sink.0, &self.sink.2)
+    }
+
+    /// The passthrough kind.
+    pub fn passthrough(&self) -> Passthrough {
+        self.passthrough
+    }
+}
+
+impl fmt::Display for Linkage {
+    /// Axon's format: `Link( source:[name,box], sink:[name,box] )`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Link( source:[{},{}], sink:[{},{}] )",
+            self.source.1, self.source.2, self.sink.1, self.sink.2
+        )
+    }
+}
+
+impl fmt::Debug for Linkage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self}")
+    }
+}
+
+/// A made link: the handle plus the two box nodes it joins.
+pub(crate) struct LinkRecord {
+    pub(crate) linkage: Linkage,
+    pub(crate) src: Rc<dyn AnyNode>,
+    pub(crate) dst: Rc<dyn AnyNode>,
+}
+
+impl LinkRecord {
+    pub(crate) fn undo(self) {
+        self.dst.remove_source(self.src);
+    }
+}
+
+/// Makes the link `from → to` in the box graph.
+pub(crate) fn make(
+    from: (&ComponentRef, &str),
+    to: (&ComponentRef, &str),
+    opts: LinkOptions,
+) -> Result<LinkRecord, LinkError> {
+    if !Rc::ptr_eq(&from.0.task.shared, &to.0.task.shared) {
+        return Err(LinkError::ForeignComponent(to.0.name()));
+    }
+    let (sdir, ddir) = opts.passthrough.directions();
+    let src = from.0.task.lookup(sdir, from.1)?;
+    let dst = to.0.task.lookup(ddir, to.1)?;
+    if src.msg_type() != dst.msg_type() {
+        return Err(LinkError::TypeMismatch {
+            source_box: src.box_name(),
+            source_type: src.msg_type_name(),
+            sink_box: dst.box_name(),
+            sink_type: dst.msg_type_name(),
+        });
+    }
+    dst.clone().add_source(src.clone())?;
+    if let Some(n) = opts.pipewidth {
+        dst.set_capacity(Some(n));
+    }
+    Ok(LinkRecord { linkage: Linkage::new(from, to, opts.passthrough), src, dst })
+}

@@ -1,0 +1,891 @@
+//! The cooperative scheduler (`Axon.Scheduler`): one OS thread running many components.
+//!
+//! # How a cycle runs
+//! [`Scheduler::step`] is one cycle: it takes the wakes that arrived from other threads, fires
+//! the timers that are due, then polls every component that was queued when the cycle began,
+//! in order (round-robin; a component woken during the cycle runs in the next one). A component
+//! runs until it awaits; what it awaited decides what happens next:
+//!
+//! - [`Context::pause`](crate::Context::pause) (or a wait built on it): it stays off the run
+//!   queue until a wake — reference §1.3's four rules: a delivery into one of its inboxes, a
+//!   collection from an inbox its outboxes feed, a child ending, an explicit wake — or, if a wake
+//!   came while it ran, it runs again next cycle (no lost wake-ups).
+//! - [`Context::yield_now`](crate::Context::yield_now): it goes to the back of the run queue.
+//! - Any other future (a channel from another runtime, say): it is polled again when that
+//!   future's std `Waker` fires.
+//!
+//! When nothing is runnable the thread parks — on a plain thread park, or on whatever [`Park`]
+//! is installed (`kamaelia-net` installs its mio reactor) — until the next timer deadline or a
+//! wake from another thread. Nothing busy-waits.
+//!
+//! # Ending
+//! A component ends when `main` returns or panics, or when it is stopped. The scheduler then
+//! records the [`EndCause`], drops the `main` future, removes the linkages the component made,
+//! refuses further deliveries into its inboxes (dropped and counted), wakes its parent and frees
+//! its slot. A panic is caught and logged with `tracing`; it ends that component only.
+
+use std::any::{Any, TypeId};
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::fmt;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::rc::{Rc, Weak};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Poll, Wake, Waker};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use slab::Slab;
+
+use crate::component::{Component, ComponentId, ComponentRef, EndCause};
+use crate::context::Context;
+use crate::error::LinkError;
+use crate::linkage::{LinkOptions, Linkage};
+use crate::postoffice::Postoffice;
+use crate::task::{Body, State, Task};
+use crate::tracker::Tracker;
+
+/// What the running component asked for when it returned `Pending`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Intent {
+    /// Nothing of ours: it awaits a foreign future.
+    Foreign,
+    /// Pause until woken.
+    Pause,
+    /// Run again next cycle.
+    Yield,
+}
+
+/// Blocks the scheduler's thread while nothing is runnable. The default parks the thread;
+/// `kamaelia-net` installs a mio reactor, which also wakes components on socket readiness.
+pub trait Park {
+    /// Blocks until [`Unpark::unpark`] is called, `timeout` (if any) elapses, or the
+    /// implementation has woken some component itself. Spurious returns are allowed.
+    fn park(&mut self, timeout: Option<Duration>);
+
+    /// A handle that ends a `park` early, from any thread.
+    fn unparker(&self) -> Arc<dyn Unpark>;
+}
+
+/// Ends a [`Park::park`] early; usable from any thread.
+pub trait Unpark: Send + Sync + 'static {
+    /// Makes the current or the next `park` return.
+    fn unpark(&self);
+}
+
+struct ThreadPark(std::thread::Thread);
+
+impl Park for ThreadPark {
+    fn park(&mut self, timeout: Option<Duration>) {
+        match timeout {
+            Some(t) => std::thread::park_timeout(t),
+            None => std::thread::park(),
+        }
+    }
+
+    fn unparker(&self) -> Arc<dyn Unpark> {
+        Arc::new(ThreadUnpark(self.0.clone()))
+    }
+}
+
+struct ThreadUnpark(std::thread::Thread);
+
+impl Unpark for ThreadUnpark {
+    fn unpark(&self) {
+        self.0.unpark();
+    }
+}
+
+/// What other threads share with the scheduler: wake requests, the stop flag, and how to
+/// unpark it.
+pub(crate) struct Remote {
+    wakes: Mutex<Vec<(usize, ComponentId)>>,
+    /// Something above is set: checked once per cycle without taking the lock.
+    pending: AtomicBool,
+    foreign: AtomicBool,
+    stop: AtomicBool,
+    parked: AtomicBool,
+    unpark: Mutex<Arc<dyn Unpark>>,
+}
+
+impl Remote {
+    fn notify(&self) {
+        self.pending.store(true, Ordering::SeqCst);
+        if self.parked.load(Ordering::SeqCst) {
+            let u = self.unpark.lock().clone();
+            u.unpark();
+        }
+    }
+}
+
+impl Wake for Remote {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.foreign.store(true, Ordering::SeqCst);
+        self.notify();
+    }
+}
+
+/// Counters a user can read to see what was dropped (Axon dropped these silently).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Messages sent from an outbox that led nowhere.
+    pub dropped_unlinked: u64,
+    /// Messages sent to, or left in, the inboxes of components that had ended.
+    pub dropped_dead: u64,
+    /// Components that have ended, in all.
+    pub ended: u64,
+    /// Components that ended by panicking.
+    pub panicked: u64,
+}
+
+pub(crate) struct Shared {
+    pub(crate) run_queue: RefCell<VecDeque<Rc<Task>>>,
+    tasks: RefCell<Slab<Rc<Task>>>,
+    pub(crate) intent: Cell<Intent>,
+    /// The slab key of the task being polled.
+    current: Cell<usize>,
+    timers: RefCell<BTreeMap<(Instant, u64), (usize, ComponentId)>>,
+    timer_seq: Cell<u64>,
+    foreign: RefCell<Vec<(usize, ComponentId)>>,
+    pub(crate) remote: Arc<Remote>,
+    waker: Waker,
+    pub(crate) root: RefCell<Postoffice>,
+    stats: Cell<Stats>,
+    pub(crate) tracker: RefCell<Tracker>,
+    resources: RefCell<HashMap<TypeId, Rc<dyn Any>>>,
+    park: RefCell<Option<Box<dyn Park>>>,
+}
+
+impl Shared {
+    fn bump(&self, f: impl FnOnce(&mut Stats)) {
+        let mut s = self.stats.get();
+        f(&mut s);
+        self.stats.set(s);
+    }
+
+    pub(crate) fn create<C: Component>(self: &Rc<Self>, c: C) -> ComponentRef {
+        let decls = c.boxes();
+        let task = Task::new(self.clone(), std::any::type_name::<C>(), decls, |_| {
+            Body::Unstarted(Box::new(move |cx| Box::pin(c.main(cx))))
+        });
+        ComponentRef { task }
+    }
+
+    pub(crate) fn activate(self: &Rc<Self>, r: &ComponentRef) {
+        let task = &r.task;
+        if task.state.get() != State::Inactive {
+            return;
+        }
+        if task.stop_requested.get() {
+            finish(task.clone(), EndCause::Stopped);
+            return;
+        }
+        let key = self.tasks.borrow_mut().insert(task.clone());
+        task.key.set(key);
+        task.state.set(State::Queued);
+        self.run_queue.borrow_mut().push_back(task.clone());
+    }
+
+    pub(crate) fn spawn<C: Component>(self: &Rc<Self>, c: C) -> ComponentRef {
+        let r = self.create(c);
+        self.activate(&r);
+        r
+    }
+
+    pub(crate) fn resource<R: 'static>(&self) -> Option<Rc<R>> {
+        let r = self.resources.borrow().get(&TypeId::of::<R>())?.clone();
+        r.downcast::<R>().ok()
+    }
+
+    pub(crate) fn insert_resource<R: 'static>(&self, r: Rc<R>) -> Option<Rc<R>> {
+        let old = self.resources.borrow_mut().insert(TypeId::of::<R>(), r)?;
+        old.downcast::<R>().ok()
+    }
+
+    pub(crate) fn set_park(&self, park: Box<dyn Park>) {
+        *self.remote.unpark.lock() = park.unparker();
+        *self.park.borrow_mut() = Some(park);
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        self.stats.get()
+    }
+
+    pub(crate) fn task_count(&self) -> usize {
+        self.tasks.borrow().len()
+    }
+
+    fn task_at(&self, key: usize, id: ComponentId) -> Option<Rc<Task>> {
+        self.tasks.borrow().get(key).filter(|t| t.id == id).cloned()
+    }
+
+    fn take_remote(&self) {
+        if !self.remote.pending.swap(false, Ordering::SeqCst) {
+            return;
+        }
+        let wakes = std::mem::take(&mut *self.remote.wakes.lock());
+        for (key, id) in wakes {
+            if let Some(t) = self.task_at(key, id) {
+                t.wake();
+            }
+        }
+        if self.remote.foreign.swap(false, Ordering::SeqCst) {
+            let foreign = std::mem::take(&mut *self.foreign.borrow_mut());
+            for (key, id) in foreign {
+                if let Some(t) = self.task_at(key, id) {
+                    t.wake();
+                }
+            }
+        }
+    }
+
+    fn fire_timers(&self) {
+        if self.timers.borrow().is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        loop {
+            let entry = {
+                let mut timers = self.timers.borrow_mut();
+                match timers.first_key_value() {
+                    Some((&(at, seq), _)) if at <= now => timers.remove(&(at, seq)),
+                    _ => None,
+                }
+            };
+            match entry {
+                Some((key, id)) => {
+                    if let Some(t) = self.task_at(key, id) {
+                        t.wake();
+                    }
+                }
+                None => break,
+            }
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.timers.borrow().first_key_value().map(|(&(at, _), _)| at)
+    }
+
+    fn step(self: &Rc<Self>) -> usize {
+        self.take_remote();
+        self.fire_timers();
+        let n = self.run_queue.borrow().len();
+        let mut ran = 0;
+        for _ in 0..n {
+            let Some(task) = self.run_queue.borrow_mut().pop_front() else { break };
+            if task.state.get() != State::Queued {
+                continue;
+            }
+            self.poll_task(task);
+            ran += 1;
+        }
+        ran
+    }
+
+    fn poll_task(self: &Rc<Self>, task: Rc<Task>) {
+        if task.stop_requested.get() {
+            finish(task, EndCause::Stopped);
+            return;
+        }
+        task.state.set(State::Running);
+        self.intent.set(Intent::Foreign);
+        self.current.set(task.key.get());
+        let body = std::mem::replace(&mut *task.body.borrow_mut(), Body::Empty);
+        let mut fut = match body {
+            Body::Running(f) => f,
+            Body::Unstarted(start) => {
+                let cx = Context::new(task.clone());
+                match catch_unwind(AssertUnwindSafe(|| start(cx))) {
+                    Ok(f) => f,
+                    Err(p) => {
+                        finish(task, EndCause::Panicked(panic_message(&*p)));
+                        return;
+                    }
+                }
+            }
+            Body::Empty => {
+                finish(task, EndCause::Finished);
+                return;
+            }
+        };
+        let mut cx = std::task::Context::from_waker(&self.waker);
+        match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx))) {
+            Ok(Poll::Pending) => {
+                *task.body.borrow_mut() = Body::Running(fut);
+                let requeue = task.state.get() == State::RunningWoken
+                    || task.stop_requested.get()
+                    || self.intent.get() == Intent::Yield;
+                if requeue {
+                    task.state.set(State::Queued);
+                    self.run_queue.borrow_mut().push_back(task);
+                } else {
+                    task.state.set(State::Paused);
+                    if self.intent.get() == Intent::Foreign {
+                        self.foreign.borrow_mut().push((task.key.get(), task.id));
+                    }
+                }
+            }
+            Ok(Poll::Ready(Ok(()))) => {
+                drop_quietly(fut);
+                finish(task, EndCause::Finished);
+            }
+            Ok(Poll::Ready(Err(e))) => {
+                drop_quietly(fut);
+                tracing::warn!(component = %task.name(), error = %e, "component failed");
+                finish(task, EndCause::Failed(Arc::from(e)));
+            }
+            Err(p) => {
+                let msg = panic_message(&*p);
+                drop_quietly(fut);
+                tracing::error!(component = %task.name(), panic = %msg, "component panicked");
+                finish(task, EndCause::Panicked(msg));
+            }
+        }
+    }
+
+    fn is_idle(&self) -> bool {
+        self.run_queue.borrow().is_empty()
+            && !self.remote.pending.load(Ordering::SeqCst)
+            && self.next_deadline().is_none_or(|d| d > Instant::now())
+    }
+
+    fn park(&self, deadline: Option<Instant>) {
+        let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        self.remote.parked.store(true, Ordering::SeqCst);
+        if !self.remote.pending.load(Ordering::SeqCst) && timeout != Some(Duration::ZERO) {
+            let mut park = self.park.borrow_mut().take();
+            if park.is_none() {
+                park = Some(Box::new(ThreadPark(std::thread::current())));
+                *self.remote.unpark.lock() = park.as_ref().map(|p| p.unparker()).expect("just set");
+            }
+            if let Some(p) = park.as_mut() {
+                p.park(timeout);
+            }
+            let mut slot = self.park.borrow_mut();
+            if slot.is_none() {
+                *slot = park;
+            }
+        }
+        self.remote.parked.store(false, Ordering::SeqCst);
+    }
+
+    /// Ends every remaining component (cause `Stopped`).
+    fn stop_all(&self) {
+        loop {
+            let task = self.tasks.borrow().iter().next().map(|(_, t)| t.clone());
+            match task {
+                Some(t) => finish(t, EndCause::Stopped),
+                None => break,
+            }
+        }
+        self.run_queue.borrow_mut().clear();
+        self.timers.borrow_mut().clear();
+        self.foreign.borrow_mut().clear();
+    }
+}
+
+fn drop_quietly<T>(v: T) {
+    if let Err(p) = catch_unwind(AssertUnwindSafe(move || drop(v))) {
+        tracing::error!(panic = %panic_message(&*p), "a component panicked while being dropped");
+    }
+}
+
+fn panic_message(p: &(dyn Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic with a non-string payload".to_owned()
+    }
+}
+
+/// Ends `task` with `cause`; see the module docs.
+pub(crate) fn finish(task: Rc<Task>, cause: EndCause) {
+    if task.state.get() == State::Done {
+        return;
+    }
+    let was_active = task.state.get() != State::Inactive;
+    task.state.set(State::Done);
+    let body = std::mem::replace(&mut *task.body.borrow_mut(), Body::Empty);
+    drop_quietly(body);
+    let shared = task.shared.clone();
+    // Remove the links it made, then close its inboxes.
+    let links = task.with_extras(|e| e.postoffice.take_all());
+    for l in links {
+        l.undo();
+    }
+    let mut dropped = 0u64;
+    for node in task.live_nodes() {
+        dropped += node.kill() as u64;
+    }
+    let watchers = task.with_extras(|e| {
+        e.end = Some(cause.clone());
+        std::mem::take(&mut e.watchers)
+    });
+    shared.bump(|s| {
+        s.dropped_dead += dropped;
+        s.ended += 1;
+        if matches!(cause, EndCause::Panicked(_)) {
+            s.panicked += 1;
+        }
+    });
+    if was_active {
+        let key = task.key.get();
+        let mut tasks = shared.tasks.borrow_mut();
+        if tasks.get(key).is_some_and(|t| Rc::ptr_eq(t, &task)) {
+            tasks.remove(key);
+        }
+    }
+    for w in watchers {
+        if let Some(t) = w.upgrade() {
+            t.wake();
+        }
+    }
+}
+
+pub(crate) fn request_stop(task: &Rc<Task>) {
+    match task.state.get() {
+        State::Done => {}
+        State::Inactive => finish(task.clone(), EndCause::Stopped),
+        _ => {
+            task.stop_requested.set(true);
+            task.wake();
+        }
+    }
+}
+
+pub(crate) fn wake_handle(task: &Rc<Task>) -> Option<WakeHandle> {
+    match task.state.get() {
+        State::Inactive | State::Done => None,
+        _ => Some(WakeHandle { remote: task.shared.remote.clone(), key: task.key.get(), id: task.id }),
+    }
+}
+
+pub(crate) fn count_drop(owner: &Weak<Task>, dead: bool) {
+    if let Some(t) = owner.upgrade() {
+        t.shared.bump(|s| {
+            if dead {
+                s.dropped_dead += 1;
+            } else {
+                s.dropped_unlinked += 1;
+            }
+        });
+    }
+}
+
+/// Returns `Pending` once, marking the running component as paused; `Ready` when polled again.
+pub(crate) struct Pause {
+    shared: Option<Rc<Shared>>,
+    intent: Intent,
+}
+
+impl Future for Pause {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, _: &mut std::task::Context<'_>) -> Poll<()> {
+        match self.shared.take() {
+            Some(s) => {
+                s.intent.set(self.intent);
+                Poll::Pending
+            }
+            None => Poll::Ready(()),
+        }
+    }
+}
+
+pub(crate) fn pause(shared: &Rc<Shared>, intent: Intent) -> Pause {
+    Pause { shared: Some(shared.clone()), intent }
+}
+
+pub(crate) fn pause_current(owner: &Weak<Task>) -> Pause {
+    Pause { shared: owner.upgrade().map(|t| t.shared.clone()), intent: Intent::Pause }
+}
+
+/// The future of [`Context::sleep_until`](crate::Context::sleep_until).
+pub(crate) struct Sleep {
+    shared: Rc<Shared>,
+    deadline: Instant,
+    entry: Option<(Instant, u64)>,
+}
+
+impl Sleep {
+    pub(crate) fn new(shared: Rc<Shared>, deadline: Instant) -> Self {
+        Sleep { shared, deadline, entry: None }
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, _: &mut std::task::Context<'_>) -> Poll<()> {
+        if Instant::now() >= self.deadline {
+            if let Some(e) = self.entry.take() {
+                self.shared.timers.borrow_mut().remove(&e);
+            }
+            return Poll::Ready(());
+        }
+        if self.entry.is_none() {
+            let key = self.shared.current.get();
+            let id = self.shared.tasks.borrow().get(key).map(|t| t.id);
+            if let Some(id) = id {
+                let seq = self.shared.timer_seq.get();
+                self.shared.timer_seq.set(seq + 1);
+                let e = (self.deadline, seq);
+                self.shared.timers.borrow_mut().insert(e, (key, id));
+                self.entry = Some(e);
+            }
+        }
+        self.shared.intent.set(Intent::Pause);
+        Poll::Pending
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        if let Some(e) = self.entry.take() {
+            self.shared.timers.borrow_mut().remove(&e);
+        }
+    }
+}
+
+/// Wakes one component from any thread (Axon's thread-safe `scheduler.wakeThread`). Cheap to
+/// clone; waking a component that has ended does nothing.
+#[derive(Clone)]
+pub struct WakeHandle {
+    remote: Arc<Remote>,
+    key: usize,
+    id: ComponentId,
+}
+
+impl WakeHandle {
+    /// Wakes the component: a queue push and, if the scheduler is parked, one unpark.
+    pub fn wake(&self) {
+        self.remote.wakes.lock().push((self.key, self.id));
+        self.remote.notify();
+    }
+
+    /// The component this handle wakes.
+    pub fn id(&self) -> ComponentId {
+        self.id
+    }
+}
+
+impl fmt::Debug for WakeHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WakeHandle").field("id", &self.id).finish()
+    }
+}
+
+/// Wakes one component from the scheduler's own thread, e.g. from a [`Park`] implementation.
+/// Cheaper than a [`WakeHandle`]: no lock, no atomic.
+#[derive(Clone)]
+pub struct LocalWaker {
+    pub(crate) task: Weak<Task>,
+}
+
+impl LocalWaker {
+    /// Wakes the component if it is paused.
+    pub fn wake(&self) {
+        if let Some(t) = self.task.upgrade() {
+            t.wake();
+        }
+    }
+
+    /// Whether the component has ended (or been dropped).
+    pub fn is_finished(&self) -> bool {
+        self.task.upgrade().is_none_or(|t| t.state.get() == State::Done)
+    }
+}
+
+impl fmt::Debug for LocalWaker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocalWaker").finish_non_exhaustive()
+    }
+}
+
+/// Asks a scheduler to stop from any thread: at the end of its current cycle it ends every
+/// component (cause [`EndCause::Stopped`]) and `run` returns.
+#[derive(Clone)]
+pub struct StopHandle {
+    remote: Arc<Remote>,
+}
+
+impl StopHandle {
+    /// Requests the stop.
+    pub fn stop(&self) {
+        self.remote.stop.store(true, Ordering::SeqCst);
+        self.remote.notify();
+    }
+}
+
+impl fmt::Debug for StopHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StopHandle").finish_non_exhaustive()
+    }
+}
+
+/// A scheduler: one thread's run queue, timers, service registry and the components on it.
+///
+/// It is not `Send`: it runs on the thread that made it. Other threads reach it through
+/// [`WakeHandle`] and [`StopHandle`].
+///
+/// ```
+/// use axon_core::{boxes, from_fn, BoxDecl, Scheduler};
+/// const BOXES: &[BoxDecl] = &boxes::standard::<u32>();
+///
+/// let sched = Scheduler::new();
+/// let producer = sched.create(from_fn(BOXES, |cx| async move {
+///     let out = cx.outbox::<u32>("outbox")?;
+///     for i in 0..3 { out.send(i)?; }
+///     Ok(())
+/// }));
+/// let consumer = sched.create(from_fn(BOXES, |cx| async move {
+///     let inbox = cx.inbox::<u32>("inbox")?;
+///     let mut got = Vec::new();
+///     while got.len() < 3 { got.push(inbox.recv_wait().await); }
+///     assert_eq!(got, [0, 1, 2]);
+///     Ok(())
+/// }));
+/// sched.link((&producer, "outbox"), (&consumer, "inbox")).unwrap();
+/// sched.activate(&producer);
+/// sched.activate(&consumer);
+/// sched.run();
+/// assert!(consumer.is_finished());
+/// ```
+pub struct Scheduler {
+    shared: Rc<Shared>,
+}
+
+impl fmt::Debug for Scheduler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scheduler")
+            .field("components", &self.shared.task_count())
+            .field("queued", &self.shared.run_queue.borrow().len())
+            .finish()
+    }
+}
+
+impl Default for Scheduler {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Scheduler {
+    /// A scheduler for the current thread, with no components.
+    pub fn new() -> Self {
+        let thread_park = ThreadPark(std::thread::current());
+        let remote = Arc::new(Remote {
+            wakes: Mutex::new(Vec::new()),
+            pending: AtomicBool::new(false),
+            foreign: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+            parked: AtomicBool::new(false),
+            unpark: Mutex::new(thread_park.unparker()),
+        });
+        let waker = Waker::from(remote.clone());
+        let shared = Rc::new(Shared {
+            run_queue: RefCell::new(VecDeque::new()),
+            tasks: RefCell::new(Slab::new()),
+            intent: Cell::new(Intent::Foreign),
+            current: Cell::new(usize::MAX),
+            timers: RefCell::new(BTreeMap::new()),
+            timer_seq: Cell::new(0),
+            foreign: RefCell::new(Vec::new()),
+            remote,
+            waker,
+            root: RefCell::new(Postoffice::default()),
+            stats: Cell::new(Stats::default()),
+            tracker: RefCell::new(Tracker::new()),
+            resources: RefCell::new(HashMap::new()),
+            park: RefCell::new(Some(Box::new(thread_park))),
+        });
+        Scheduler { shared }
+    }
+
+    /// Creates `component` on this scheduler without activating it: its boxes exist, so it can
+    /// be linked, but `main` does not run until [`activate`](Self::activate).
+    pub fn create<C: Component>(&self, component: C) -> ComponentRef {
+        self.shared.create(component)
+    }
+
+    /// Activates a created component: it runs from the next cycle. Activating one that is
+    /// already active or has ended does nothing.
+    pub fn activate(&self, component: &ComponentRef) {
+        self.shared.activate(component);
+    }
+
+    /// Creates and activates `component` (Axon's `activate()`).
+    pub fn spawn<C: Component>(&self, component: C) -> ComponentRef {
+        self.shared.spawn(component)
+    }
+
+    /// Links `from`'s outbox to `to`'s inbox. The linkage belongs to the scheduler, not to any
+    /// component: it lasts until [`unlink`](Self::unlink) or the scheduler is dropped.
+    ///
+    /// # Errors
+    /// See [`LinkError`]: an unknown box, a type mismatch, a source already linked, a loop.
+    pub fn link(&self, from: (&ComponentRef, &str), to: (&ComponentRef, &str)) -> Result<Linkage, LinkError> {
+        self.link_with(from, to, LinkOptions::new())
+    }
+
+    /// Links with options (passthrough, pipewidth).
+    ///
+    /// # Errors
+    /// As [`link`](Self::link).
+    pub fn link_with(
+        &self,
+        from: (&ComponentRef, &str),
+        to: (&ComponentRef, &str),
+        opts: LinkOptions,
+    ) -> Result<Linkage, LinkError> {
+        let rec = crate::linkage::make(from, to, opts)?;
+        let l = rec.linkage.clone();
+        self.shared.root.borrow_mut().register(rec);
+        Ok(l)
+    }
+
+    /// Removes a linkage the scheduler made.
+    ///
+    /// # Errors
+    /// [`LinkError::NotOwner`] if the scheduler did not make it (nothing changes).
+    pub fn unlink(&self, linkage: &Linkage) -> Result<(), LinkError> {
+        let rec = self.shared.root.borrow_mut().take(linkage);
+        match rec {
+            Some(r) => {
+                r.undo();
+                Ok(())
+            }
+            None => Err(LinkError::NotOwner(linkage.to_string())),
+        }
+    }
+
+    /// Runs one cycle (see the module docs); returns how many components were polled.
+    pub fn step(&self) -> usize {
+        let n = self.shared.step();
+        if self.shared.remote.stop.load(Ordering::SeqCst) {
+            self.stop();
+        }
+        n
+    }
+
+    /// Runs cycles until nothing is runnable now (every component paused, no timer due, no
+    /// wake pending), without blocking. For deterministic tests.
+    pub fn run_until_idle(&self) {
+        loop {
+            self.step();
+            if self.shared.is_idle() {
+                return;
+            }
+        }
+    }
+
+    /// Runs until no components remain or [`StopHandle::stop`] is called, parking the thread
+    /// whenever nothing is runnable (Axon's `runThreads`).
+    pub fn run(&self) {
+        loop {
+            self.step();
+            if self.shared.task_count() == 0 {
+                return;
+            }
+            if self.shared.run_queue.borrow().is_empty() {
+                self.shared.park(self.shared.next_deadline());
+            }
+        }
+    }
+
+    /// Runs, parking when idle, until `done()` is true (checked after every cycle) or `timeout`
+    /// has passed. Returns whether `done()` became true. For tests and for glue code that drives
+    /// a scheduler from a loop.
+    pub fn run_until(&self, timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            self.step();
+            if done() {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            if self.shared.run_queue.borrow().is_empty() {
+                let wake_at = self.shared.next_deadline().map_or(deadline, |d| d.min(deadline));
+                self.shared.park(Some(wake_at));
+            }
+        }
+    }
+
+    /// Ends every component now (cause [`EndCause::Stopped`]), fixing Axon's zombie defect:
+    /// paused components end too.
+    pub fn stop(&self) {
+        self.shared.remote.stop.store(false, Ordering::SeqCst);
+        self.shared.stop_all();
+    }
+
+    /// A handle that stops this scheduler from any thread.
+    pub fn stop_handle(&self) -> StopHandle {
+        StopHandle { remote: self.shared.remote.clone() }
+    }
+
+    /// How many components are active (activated and not ended).
+    pub fn component_count(&self) -> usize {
+        self.shared.task_count()
+    }
+
+    /// Every active component, paused or not (Axon's `listAllThreads`).
+    #[doc(alias = "listAllThreads")]
+    pub fn components(&self) -> Vec<ComponentRef> {
+        self.shared.tasks.borrow().iter().map(|(_, t)| ComponentRef { task: t.clone() }).collect()
+    }
+
+    /// The drop and end counters.
+    pub fn stats(&self) -> Stats {
+        self.shared.stats()
+    }
+
+    /// The scheduler's service registry (Axon's CAT); see [`Tracker`].
+    pub fn tracker(&self) -> std::cell::RefMut<'_, Tracker> {
+        self.shared.tracker.borrow_mut()
+    }
+
+    /// Installs `park` as the way this scheduler blocks when idle (e.g. a reactor).
+    pub fn set_park(&self, park: Box<dyn Park>) {
+        self.shared.set_park(park);
+    }
+
+    /// A shared object of type `R` stored on this scheduler, if one was inserted.
+    pub fn resource<R: 'static>(&self) -> Option<Rc<R>> {
+        self.shared.resource()
+    }
+
+    /// Stores a shared object of type `R` (one per type), returning the previous one.
+    pub fn insert_resource<R: 'static>(&self, r: Rc<R>) -> Option<Rc<R>> {
+        self.shared.insert_resource(r)
+    }
+
+    /// The linkages the scheduler itself made.
+    pub fn linkages(&self) -> Vec<Linkage> {
+        self.shared.root.borrow().linkages()
+    }
+}
+
+impl Drop for Scheduler {
+    fn drop(&mut self) {
+        self.shared.stop_all();
+        let links = self.shared.root.borrow_mut().take_all();
+        for l in links {
+            l.undo();
+        }
+        self.shared.resources.borrow_mut().clear();
+        self.shared.park.borrow_mut().take();
+    }
+}

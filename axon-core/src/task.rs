@@ -1,0 +1,217 @@
+//! The scheduler's record of one component.
+//!
+//! # State
+//! A task's `state` says where it is; only the scheduler moves it out of `Running`, and
+//! [`Task::wake`] is the only other writer:
+//!
+//! | state          | meaning                                  | a wake does                    |
+//! |----------------|------------------------------------------|--------------------------------|
+//! | `Inactive`     | created, not yet activated               | nothing (Axon: no effect)      |
+//! | `Queued`       | in the run queue, exactly once           | nothing                        |
+//! | `Running`      | being polled now                         | → `RunningWoken`               |
+//! | `RunningWoken` | being polled, and woken meanwhile        | nothing                        |
+//! | `Paused`       | waiting for a wake                       | → `Queued`, pushed on the queue|
+//! | `Done`         | ended; its end cause is recorded         | nothing                        |
+//!
+//! A wake is therefore a state check and, at most, one queue push: never lost (a wake during a
+//! poll makes the next pause return at once), never duplicated (a task is queued at most once).
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::{Rc, Weak};
+
+use crate::boxes::{AnyNode, BoxDecl};
+use crate::component::{ComponentId, ComponentRef, ComponentResult, EndCause};
+use crate::context::Context;
+use crate::error::{BoxError, BoxName, Direction};
+use crate::postoffice::Postoffice;
+use crate::scheduler::Shared;
+
+pub(crate) type LocalFuture = Pin<Box<dyn Future<Output = ComponentResult>>>;
+pub(crate) type Starter = Box<dyn FnOnce(Context) -> LocalFuture>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum State {
+    Inactive,
+    Queued,
+    Running,
+    RunningWoken,
+    Paused,
+    Done,
+}
+
+pub(crate) enum Body {
+    /// Created but never polled: the component value, waiting for its context.
+    Unstarted(Starter),
+    /// Its `main` future.
+    Running(LocalFuture),
+    /// Taken out by the scheduler while it is polled, or ended.
+    Empty,
+}
+
+/// A declared box: not created until first used, created, or deleted by its component.
+pub(crate) enum Slot {
+    Lazy,
+    Live(Rc<dyn AnyNode>),
+    Deleted,
+}
+
+/// A box added at run time (AdaptiveComms).
+pub(crate) struct DynBox {
+    pub(crate) name: String,
+    pub(crate) node: Rc<dyn AnyNode>,
+}
+
+#[derive(Default)]
+pub(crate) struct BoxTable {
+    /// One slot per declaration, once the table is first used (empty until then, so an unused
+    /// component allocates nothing for its boxes).
+    pub(crate) declared: Vec<Slot>,
+    pub(crate) dynamic: Vec<DynBox>,
+}
+
+/// What a component has that most components rarely use; allocated on first need.
+#[derive(Default)]
+pub(crate) struct Extras {
+    /// Children added with `add_children`.
+    pub(crate) children: Vec<ComponentRef>,
+    /// Tasks woken when this one ends (parents; Axon's `_callOnCloseDown`).
+    pub(crate) watchers: Vec<Weak<Task>>,
+    /// The linkages this component made.
+    pub(crate) postoffice: Postoffice,
+    /// Why it ended.
+    pub(crate) end: Option<EndCause>,
+    /// AdaptiveComms resource tracking.
+    pub(crate) resources: crate::context::Resources,
+}
+
+pub(crate) struct Task {
+    pub(crate) state: Cell<State>,
+    /// Set by `stop`: the next time the scheduler reaches the task it ends it instead of polling.
+    pub(crate) stop_requested: Cell<bool>,
+    /// The slab key while active.
+    pub(crate) key: Cell<usize>,
+    pub(crate) id: ComponentId,
+    pub(crate) type_name: &'static str,
+    pub(crate) decls: &'static [BoxDecl],
+    pub(crate) shared: Rc<Shared>,
+    pub(crate) body: RefCell<Body>,
+    pub(crate) boxes: RefCell<BoxTable>,
+    pub(crate) extras: RefCell<Option<Box<Extras>>>,
+    /// Set for the task's own `Weak` so boxes can be made from `&self`.
+    pub(crate) me: Weak<Task>,
+}
+
+impl Task {
+    pub(crate) fn new(
+        shared: Rc<Shared>,
+        type_name: &'static str,
+        decls: &'static [BoxDecl],
+        make_body: impl FnOnce(&Weak<Task>) -> Body,
+    ) -> Rc<Task> {
+        Rc::new_cyclic(|me| Task {
+            state: Cell::new(State::Inactive),
+            stop_requested: Cell::new(false),
+            key: Cell::new(usize::MAX),
+            id: ComponentId::next(),
+            type_name,
+            decls,
+            shared,
+            body: RefCell::new(make_body(me)),
+            boxes: RefCell::new(BoxTable::default()),
+            extras: RefCell::new(None),
+            me: me.clone(),
+        })
+    }
+
+    /// Wakes the task (see the module docs for what that does in each state).
+    #[inline]
+    pub(crate) fn wake(&self) {
+        match self.state.get() {
+            State::Paused => {
+                self.state.set(State::Queued);
+                if let Some(me) = self.me.upgrade() {
+                    self.shared.run_queue.borrow_mut().push_back(me);
+                }
+            }
+            State::Running => self.state.set(State::RunningWoken),
+            _ => {}
+        }
+    }
+
+    /// The Axon-style name: `<Type>_<id>`.
+    pub(crate) fn name(&self) -> String {
+        format!("{}_{}", short_type_name(self.type_name), self.id.0)
+    }
+
+    pub(crate) fn with_extras<R>(&self, f: impl FnOnce(&mut Extras) -> R) -> R {
+        let mut e = self.extras.borrow_mut();
+        f(e.get_or_insert_with(Default::default))
+    }
+
+    /// Finds (creating lazily) the box `name` on side `dir`.
+    pub(crate) fn lookup(&self, dir: Direction, name: &str) -> Result<Rc<dyn AnyNode>, BoxError> {
+        let mut table = self.boxes.borrow_mut();
+        if table.declared.is_empty() && !self.decls.is_empty() {
+            table.declared = self.decls.iter().map(|_| Slot::Lazy).collect();
+        }
+        for (i, d) in self.decls.iter().enumerate() {
+            if d.direction() == dir && d.name() == name {
+                match &table.declared[i] {
+                    Slot::Live(n) => return Ok(n.clone()),
+                    Slot::Lazy => {
+                        let n = d.make(&self.me, self.id);
+                        table.declared[i] = Slot::Live(n.clone());
+                        return Ok(n);
+                    }
+                    Slot::Deleted => {}
+                }
+            }
+        }
+        if let Some(b) = table.dynamic.iter().find(|b| b.node.direction() == dir && b.name == name) {
+            return Ok(b.node.clone());
+        }
+        drop(table);
+        Err(BoxError::UnknownBox(self.box_name(dir, name), self.box_names(dir).join(", ")))
+    }
+
+    pub(crate) fn box_name(&self, dir: Direction, name: &str) -> BoxName {
+        BoxName { component: self.name(), id: self.id, direction: dir, name: name.to_owned() }
+    }
+
+    /// The names of the boxes on side `dir`, declared first.
+    pub(crate) fn box_names(&self, dir: Direction) -> Vec<String> {
+        let table = self.boxes.borrow();
+        let mut names = Vec::new();
+        for (i, d) in self.decls.iter().enumerate() {
+            let deleted = matches!(table.declared.get(i), Some(Slot::Deleted));
+            if d.direction() == dir && !deleted {
+                names.push(d.name().to_owned());
+            }
+        }
+        names.extend(table.dynamic.iter().filter(|b| b.node.direction() == dir).map(|b| b.name.clone()));
+        names
+    }
+
+    /// The boxes that exist now (created ones only), for teardown and `any_ready`.
+    pub(crate) fn live_nodes(&self) -> Vec<Rc<dyn AnyNode>> {
+        let table = self.boxes.borrow();
+        let mut v: Vec<_> = table
+            .declared
+            .iter()
+            .filter_map(|s| match s {
+                Slot::Live(n) => Some(n.clone()),
+                _ => None,
+            })
+            .collect();
+        v.extend(table.dynamic.iter().map(|b| b.node.clone()));
+        v
+    }
+}
+
+/// `axon_core::tests::Echo<u8>` → `Echo`.
+pub(crate) fn short_type_name(full: &'static str) -> &'static str {
+    let base = full.split('<').next().unwrap_or(full);
+    base.rsplit("::").next().unwrap_or(base)
+}

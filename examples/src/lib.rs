@@ -1,0 +1,1 @@
+//! Examples for kamaelia-rs live in `examples/`.
