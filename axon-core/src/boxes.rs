@@ -64,6 +64,8 @@ pub struct BoxDecl {
     doc: &'static str,
     type_name: fn() -> &'static str,
     make: MakeNode,
+    /// How a threaded component bridges this box to its thread; set only for `Send` types.
+    pump: Option<crate::threaded::MakePump>,
 }
 
 type MakeNode = fn(&Weak<Task>, ComponentId, Cow<'static, str>, Direction) -> Rc<dyn AnyNode>;
@@ -77,6 +79,7 @@ impl BoxDecl {
             doc: "",
             type_name: std::any::type_name::<T>,
             make: make_node::<T>,
+            pump: None,
         }
     }
 
@@ -88,7 +91,17 @@ impl BoxDecl {
             doc: "",
             type_name: std::any::type_name::<T>,
             make: make_node::<T>,
+            pump: None,
         }
+    }
+
+    pub(crate) const fn with_pump(mut self, pump: crate::threaded::MakePump) -> Self {
+        self.pump = Some(pump);
+        self
+    }
+
+    pub(crate) fn pump(&self) -> Option<crate::threaded::MakePump> {
+        self.pump
     }
 
     /// Adds a line of documentation (Axon's dictionary value).
@@ -267,16 +280,8 @@ pub(crate) struct BoxNode<T> {
 }
 
 impl<T: 'static> BoxNode<T> {
-    pub(crate) fn sink(&self) -> std::cell::Ref<'_, Option<Rc<Storage<T>>>> {
-        self.sink.borrow()
-    }
-
     pub(crate) fn local(&self) -> Option<&Rc<Storage<T>>> {
         self.local.as_ref()
-    }
-
-    pub(crate) fn owner(&self) -> &Weak<Task> {
-        &self.owner
     }
 
     fn propagate(&self, sink: &Option<Rc<Storage<T>>>) {
@@ -327,7 +332,6 @@ pub(crate) trait AnyNode {
     fn msg_type(&self) -> TypeId;
     fn msg_type_name(&self) -> &'static str;
     fn direction(&self) -> Direction;
-    fn name(&self) -> &str;
     fn box_name(&self) -> BoxName;
     fn is_linked(&self) -> bool;
     fn local_len(&self) -> usize;
@@ -367,10 +371,6 @@ impl<T: 'static> AnyNode for BoxNode<T> {
         self.direction
     }
 
-    fn name(&self) -> &str {
-        &self.name
-    }
-
     fn box_name(&self) -> BoxName {
         box_name_of(&self.owner, self.owner_id, self.direction, &self.name)
     }
@@ -396,6 +396,13 @@ impl<T: 'static> AnyNode for BoxNode<T> {
                 let dropped = std::mem::take(&mut *s.queue.borrow_mut());
                 let n = dropped.len();
                 drop(dropped);
+                // Producers waiting for room must not wait for ever: wake them, and their next
+                // send is dropped (and counted) instead.
+                for p in s.producers.borrow().iter() {
+                    if let Some(t) = p.upgrade() {
+                        t.wake();
+                    }
+                }
                 n
             }
             None => 0,

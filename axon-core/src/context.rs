@@ -8,7 +8,7 @@ use std::future::Future;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use crate::boxes::{make_node, AnyNode, BoxNode, Inbox, Outbox};
+use crate::boxes::{make_node, BoxNode, Inbox, Outbox};
 use crate::component::{Component, ComponentId, ComponentRef};
 use crate::error::{BoxError, Direction, LinkError, SendError};
 use crate::linkage::{LinkOptions, Linkage};
@@ -337,6 +337,15 @@ impl Context {
         self.task.shared.create(component)
     }
 
+    /// The active component with `id` on this scheduler, if any. A scan of every component:
+    /// for rare calls, such as a thread naming a component by id.
+    pub fn find(&self, id: ComponentId) -> Option<ComponentRef> {
+        if id == self.task.id {
+            return Some(self.me());
+        }
+        self.task.shared.find(id)
+    }
+
     /// Activates a created component.
     pub fn activate(&self, component: &ComponentRef) {
         self.task.shared.activate(component);
@@ -488,9 +497,4 @@ impl Context {
     pub fn cease_tracking_resource(&self, resource: ComponentId) -> bool {
         self.task.with_extras(|e| e.resources.info.remove(&resource).is_some())
     }
-}
-
-// The lookup of a node by box is also used by the threaded proxy.
-pub(crate) fn node_of(task: &Task, dir: Direction, name: &str) -> Result<Rc<dyn AnyNode>, BoxError> {
-    task.lookup(dir, name)
 }

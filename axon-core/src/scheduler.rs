@@ -222,6 +222,11 @@ impl Shared {
         self.tasks.borrow().len()
     }
 
+    /// The active component with `id`, if any (a scan: for rare calls such as a thread's link).
+    pub(crate) fn find(&self, id: ComponentId) -> Option<ComponentRef> {
+        self.tasks.borrow().iter().find(|(_, t)| t.id == id).map(|(_, t)| ComponentRef { task: t.clone() })
+    }
+
     fn task_at(&self, key: usize, id: ComponentId) -> Option<Rc<Task>> {
         self.tasks.borrow().get(key).filter(|t| t.id == id).cloned()
     }
@@ -398,7 +403,7 @@ fn drop_quietly<T>(v: T) {
     }
 }
 
-fn panic_message(p: &(dyn Any + Send)) -> String {
+pub(crate) fn panic_message(p: &(dyn Any + Send)) -> String {
     if let Some(s) = p.downcast_ref::<&str>() {
         (*s).to_owned()
     } else if let Some(s) = p.downcast_ref::<String>() {
