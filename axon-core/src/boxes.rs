@@ -598,7 +598,8 @@ impl<T: 'static> Outbox<T> {
         }
     }
 
-    /// Delivers `msg`, waiting while the destination is full. The component pauses and is woken
+    /// Delivers `msg`, waiting while the destination is full. Await it from the component that
+    /// owns this outbox: the wake that ends the wait goes to the outbox's owner. The component pauses and is woken
     /// when the consumer takes a message (reference §1.3 rule 2); nothing busy-waits. Several
     /// producers waiting on one box are all woken and all complete.
     pub async fn send_wait(&self, msg: T) {

@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::future::Future;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -254,7 +254,9 @@ impl ComponentRef {
         crate::context::typed_outbox(&self.task, name)
     }
 
-    /// Appends `msg` to inbox `name` as if it had been sent there (Axon's `_deliver`).
+    /// Appends `msg` to inbox `name` as if it had been sent there (Axon's `_deliver`). Into a
+    /// component that has ended, the message is dropped and counted
+    /// ([`Stats::dropped_dead`](crate::Stats)).
     ///
     /// # Errors
     /// [`SendError`] with the message if the box is unknown, of another type, or full.
@@ -270,7 +272,10 @@ impl ComponentRef {
             Err(crate::boxes::PushError::Full(message, capacity)) => {
                 Err(SendError::NoSpace(crate::NoSpaceInBox { message, capacity }))
             }
-            Err(crate::boxes::PushError::Dead(_)) => Ok(()),
+            Err(crate::boxes::PushError::Dead(_)) => {
+                crate::scheduler::count_drop(&Rc::downgrade(&self.task), true);
+                Ok(())
+            }
         }
     }
 
@@ -292,5 +297,33 @@ impl ComponentRef {
     /// Its children (Axon's `childComponents`).
     pub fn children(&self) -> Vec<ComponentRef> {
         self.task.extras.borrow().as_ref().map(|e| e.children.clone()).unwrap_or_default()
+    }
+
+    /// A weak handle on the component: it does not keep the component (or its boxes) alive.
+    /// For registries and watchers that must not extend a component's life, and for checking
+    /// that an ended component has been freed.
+    pub fn downgrade(&self) -> WeakComponentRef {
+        WeakComponentRef { task: Rc::downgrade(&self.task) }
+    }
+}
+
+/// A weak handle on a component, made by [`ComponentRef::downgrade`]. It does not keep the
+/// component alive; [`upgrade`](Self::upgrade) gives a [`ComponentRef`] back while some other
+/// handle (or the scheduler, while the component is active) still holds it.
+#[derive(Clone)]
+pub struct WeakComponentRef {
+    task: Weak<Task>,
+}
+
+impl WeakComponentRef {
+    /// A strong handle, if the component has not been freed.
+    pub fn upgrade(&self) -> Option<ComponentRef> {
+        self.task.upgrade().map(|task| ComponentRef { task })
+    }
+}
+
+impl fmt::Debug for WeakComponentRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeakComponentRef").field("alive", &(self.task.strong_count() > 0)).finish()
     }
 }

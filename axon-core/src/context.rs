@@ -171,7 +171,7 @@ impl Context {
         let taken = self.task.box_names(dir);
         let mut name = base.to_owned();
         let mut n = 0u64;
-        while taken.iter().any(|t| *t == name) {
+        while taken.contains(&name) {
             n += 1;
             name = format!("{base}{n}");
         }

@@ -102,6 +102,7 @@ pub mod tracker;
 pub use boxes::{BoxDecl, Inbox, Outbox};
 pub use component::{
     from_fn, Component, ComponentId, ComponentRef, ComponentResult, EndCause, Error, FnComponent,
+    WeakComponentRef,
 };
 pub use context::{Context, TrackedInformation};
 pub use error::{BoxError, BoxName, Direction, LinkError, NoSpaceInBox, SendError};

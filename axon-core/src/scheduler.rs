@@ -812,19 +812,22 @@ impl Scheduler {
     /// has passed. Returns whether `done()` became true. For tests and for glue code that drives
     /// a scheduler from a loop.
     pub fn run_until(&self, timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
-        let deadline = Instant::now() + timeout;
+        // A timeout too large to represent means no deadline.
+        let deadline = Instant::now().checked_add(timeout);
         loop {
             self.step();
             if done() {
                 return true;
             }
-            let now = Instant::now();
-            if now >= deadline {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
                 return false;
             }
             if self.shared.run_queue.borrow().is_empty() {
-                let wake_at = self.shared.next_deadline().map_or(deadline, |d| d.min(deadline));
-                self.shared.park(Some(wake_at));
+                let wake_at = match (self.shared.next_deadline(), deadline) {
+                    (Some(t), Some(d)) => Some(t.min(d)),
+                    (t, d) => t.or(d),
+                };
+                self.shared.park(wake_at);
             }
         }
     }
@@ -890,7 +893,13 @@ impl Drop for Scheduler {
         for l in links {
             l.undo();
         }
-        self.shared.resources.borrow_mut().clear();
+        // The registry and the resources may hold components (and contexts), which hold the
+        // shared state: empty them or that cycle outlives the scheduler. Taken out before being
+        // dropped, so a value whose drop reaches back into the scheduler finds them free.
+        let tracker = std::mem::take(&mut *self.shared.tracker.borrow_mut());
+        drop(tracker);
+        let resources = std::mem::take(&mut *self.shared.resources.borrow_mut());
+        drop(resources);
         self.shared.park.borrow_mut().take();
     }
 }

@@ -223,7 +223,7 @@ fn the_threads_sends_fail_after_queue_plus_destination_and_freed_space_propagate
     let t = sched.create(
         body(move |cx| {
             let out = cx.outbox::<u32>("outbox")?;
-            let mut fill = || {
+            let fill = || {
                 let mut n = 0;
                 loop {
                     match out.send(1) {

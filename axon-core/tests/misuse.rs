@@ -1,0 +1,270 @@
+//! Every misuse of the box and linkage API has a documented outcome (DESIGN §2, §3, §8): an
+//! error that names what went wrong and changes nothing, or a counted drop, or — for a component
+//! that panics or fails — an end cause that touches that component only.
+
+mod util;
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use axon_core::ipc::Ipc;
+use axon_core::{
+    from_fn, BoxError, Direction, EndCause, LinkError, LinkOptions, Passthrough, Scheduler, SendError,
+};
+use util::{inert, puppet, recv, send, STD, STD_STRING};
+
+// ----- unknown boxes -----
+
+#[test]
+fn linking_an_unknown_box_is_unknown_box_and_lists_the_declared_ones() {
+    let s = Scheduler::new();
+    let (a, b) = (inert(&s, STD), inert(&s, STD));
+    let err = s.link((&a, "nonsuch"), (&b, "inbox")).unwrap_err();
+    match &err {
+        LinkError::UnknownBox(BoxError::UnknownBox(name, declared)) => {
+            assert_eq!(name.name, "nonsuch");
+            assert_eq!(name.direction, Direction::Outbox);
+            assert_eq!(name.id, a.id());
+            assert!(declared.contains("outbox") && declared.contains("signal"), "{declared}");
+        }
+        other => panic!("expected UnknownBox, got {other:?}"),
+    }
+    assert!(err.to_string().contains("nonsuch"));
+    assert!(matches!(s.link((&a, "outbox"), (&b, "nonsuch")), Err(LinkError::UnknownBox(_))));
+    // An inbox name on the outbox side is unknown there too.
+    assert!(matches!(s.link((&a, "inbox"), (&b, "inbox")), Err(LinkError::UnknownBox(_))));
+    assert!(s.linkages().is_empty());
+}
+
+#[test]
+fn sending_to_an_unknown_box_hands_the_message_back() {
+    let s = Scheduler::new();
+    let (_c, cx) = puppet(&s, STD);
+    let err = cx.send(7u32, "nonsuch").unwrap_err();
+    assert!(matches!(err, SendError::BadBox(7, BoxError::UnknownBox(..))));
+    assert_eq!(err.into_inner(), 7);
+}
+
+#[test]
+fn receiving_from_an_unknown_box_is_an_error_and_data_ready_is_zero() {
+    let s = Scheduler::new();
+    let (c, cx) = puppet(&s, STD);
+    assert!(matches!(cx.recv::<u32>("nonsuch"), Err(BoxError::UnknownBox(..))));
+    assert!(matches!(c.inbox::<u32>("nonsuch"), Err(BoxError::UnknownBox(..))));
+    assert_eq!(cx.data_ready("nonsuch"), 0);
+    assert_eq!(c.data_ready("nonsuch"), 0);
+}
+
+#[test]
+fn delivering_to_an_unknown_box_hands_the_message_back() {
+    let s = Scheduler::new();
+    let c = inert(&s, STD);
+    assert!(matches!(c.deliver("nonsuch", 1u32), Err(SendError::BadBox(1, _))));
+}
+
+// ----- types -----
+
+#[test]
+fn linking_boxes_of_different_types_fails_at_link_time_naming_both_ends() {
+    let s = Scheduler::new();
+    let a = inert(&s, STD); // outbox carries u32
+    let b = inert(&s, STD_STRING); // inbox carries String
+    let err = s.link((&a, "outbox"), (&b, "inbox")).unwrap_err();
+    match &err {
+        LinkError::TypeMismatch { source_box, source_type, sink_box, sink_type } => {
+            assert_eq!((source_box.id, source_box.name.as_str()), (a.id(), "outbox"));
+            assert_eq!((sink_box.id, sink_box.name.as_str()), (b.id(), "inbox"));
+            assert_eq!(*source_type, "u32");
+            assert!(sink_type.contains("String"));
+        }
+        other => panic!("expected TypeMismatch, got {other:?}"),
+    }
+    let text = err.to_string();
+    for part in [a.name(), b.name(), "outbox".into(), "inbox".into()] {
+        assert!(text.contains(&part), "{text:?} names {part}");
+    }
+    assert!(s.linkages().is_empty());
+    assert!(!a.outbox::<u32>("outbox").unwrap().is_linked());
+}
+
+#[test]
+fn asking_for_a_box_as_the_wrong_type_is_type_mismatch() {
+    let s = Scheduler::new();
+    let (c, cx) = puppet(&s, STD);
+    assert!(matches!(cx.inbox::<String>("inbox"), Err(BoxError::TypeMismatch { .. })));
+    assert!(matches!(c.outbox::<String>("outbox"), Err(BoxError::TypeMismatch { .. })));
+    assert!(matches!(
+        cx.send(String::from("x"), "outbox"),
+        Err(SendError::BadBox(_, BoxError::TypeMismatch { .. }))
+    ));
+    assert!(matches!(cx.recv::<Ipc>("inbox"), Err(BoxError::TypeMismatch { .. })));
+}
+
+// ----- topology -----
+
+#[test]
+fn a_second_link_from_one_source_is_refused_naming_both_sinks_and_changes_nothing() {
+    let s = Scheduler::new();
+    let (a, b, c) = (inert(&s, STD), inert(&s, STD), inert(&s, STD));
+    s.link((&a, "outbox"), (&b, "inbox")).unwrap();
+    match s.link((&a, "outbox"), (&c, "inbox")).unwrap_err() {
+        LinkError::BoxAlreadyLinkedToDestination { source_box, existing_sink, new_sink } => {
+            assert_eq!(source_box.id, a.id());
+            assert_eq!(existing_sink.id, b.id());
+            assert_eq!(new_sink.id, c.id());
+        }
+        other => panic!("expected BoxAlreadyLinkedToDestination, got {other:?}"),
+    }
+    send(&a, "outbox", 1u32);
+    assert_eq!(recv::<u32>(&b, "inbox"), Some(1));
+    assert_eq!(c.data_ready("inbox"), 0);
+    assert_eq!(s.linkages().len(), 1);
+}
+
+#[test]
+fn a_link_that_would_close_a_loop_is_refused() {
+    let s = Scheduler::new();
+    let (a, b) = (inert(&s, STD), inert(&s, STD));
+    let inbound = LinkOptions::new().passthrough(Passthrough::Inbound);
+    let outbound = LinkOptions::new().passthrough(Passthrough::Outbound);
+    assert!(matches!(s.link_with((&a, "inbox"), (&a, "inbox"), inbound), Err(LinkError::Cycle { .. })));
+    s.link_with((&a, "inbox"), (&b, "inbox"), inbound).unwrap();
+    assert!(matches!(s.link_with((&b, "inbox"), (&a, "inbox"), inbound), Err(LinkError::Cycle { .. })));
+    s.link_with((&a, "outbox"), (&b, "outbox"), outbound).unwrap();
+    assert!(matches!(s.link_with((&b, "outbox"), (&a, "outbox"), outbound), Err(LinkError::Cycle { .. })));
+    assert_eq!(s.linkages().len(), 2);
+}
+
+// ----- ownership -----
+
+#[test]
+fn unlinking_a_linkage_someone_else_made_is_not_owner_and_changes_nothing() {
+    let s = Scheduler::new();
+    let (_c, cx) = puppet(&s, STD);
+    let (_d, dx) = puppet(&s, STD);
+    let (a, b, e, f) = (inert(&s, STD), inert(&s, STD), inert(&s, STD), inert(&s, STD));
+    let by_sched = s.link((&a, "outbox"), (&b, "inbox")).unwrap();
+    let by_c = cx.link((&e, "outbox"), (&f, "inbox")).unwrap();
+
+    assert!(matches!(cx.unlink(&by_sched), Err(LinkError::NotOwner(_))));
+    assert!(matches!(s.unlink(&by_c), Err(LinkError::NotOwner(_))));
+    assert!(matches!(dx.unlink(&by_c), Err(LinkError::NotOwner(_))));
+    let err = dx.unlink(&by_c).unwrap_err();
+    assert!(err.to_string().contains(&by_c.to_string()), "{err}");
+
+    send(&a, "outbox", 1u32);
+    send(&e, "outbox", 2u32);
+    assert_eq!(recv::<u32>(&b, "inbox"), Some(1));
+    assert_eq!(recv::<u32>(&f, "inbox"), Some(2));
+    assert_eq!(s.linkages(), std::slice::from_ref(&by_sched));
+    assert_eq!(cx.linkages(), std::slice::from_ref(&by_c));
+
+    // Unlinking twice: the second time it is no longer ours.
+    cx.unlink(&by_c).unwrap();
+    assert!(matches!(cx.unlink(&by_c), Err(LinkError::NotOwner(_))));
+}
+
+// ----- ended components -----
+
+#[test]
+fn a_send_to_a_finished_component_is_dropped_and_counted() {
+    let s = Scheduler::new();
+    let src = inert(&s, STD);
+    let dst = s.spawn(from_fn(STD, |_| async { Ok(()) }));
+    s.link((&src, "outbox"), (&dst, "inbox")).unwrap();
+    s.run_until_idle();
+    assert!(dst.is_finished());
+    let out = src.outbox::<u32>("outbox").unwrap();
+    assert!(!out.is_linked(), "an outbox into an ended component leads nowhere live");
+    out.send(1).unwrap();
+    out.send(2).unwrap();
+    assert_eq!(s.stats().dropped_dead, 2);
+    assert_eq!(dst.data_ready("inbox"), 0);
+    assert!(dst.deliver("inbox", 3u32).is_ok());
+    assert_eq!(dst.data_ready("inbox"), 0);
+}
+
+#[test]
+fn messages_left_in_an_ended_components_inbox_are_counted_as_dropped() {
+    let s = Scheduler::new();
+    let c = s.spawn(from_fn(STD, |cx| async move {
+        cx.pause().await;
+        Ok(())
+    }));
+    s.run_until_idle();
+    c.deliver("inbox", 1u32).unwrap();
+    c.deliver("inbox", 2u32).unwrap();
+    s.run_until_idle();
+    assert!(c.is_finished());
+    assert_eq!(s.stats().dropped_dead, 2);
+}
+
+#[test]
+fn a_send_to_an_unlinked_outbox_is_dropped_and_counted() {
+    let s = Scheduler::new();
+    let a = inert(&s, STD);
+    send(&a, "outbox", 1u32);
+    send(&a, "signal", Ipc::producer_finished());
+    assert_eq!(s.stats().dropped_unlinked, 2);
+}
+
+#[test]
+fn a_panicking_component_ends_alone_its_links_go_and_its_parent_is_woken() {
+    let s = Scheduler::new();
+    let (parent, px) = puppet(&s, STD);
+    let other_steps = Rc::new(Cell::new(0));
+    let os = other_steps.clone();
+    let other = s.spawn(from_fn(STD, move |cx| async move {
+        loop {
+            os.set(os.get() + 1);
+            cx.yield_now().await;
+        }
+    }));
+    let target = inert(&s, STD);
+    let t = target.clone();
+    let child = px.create(from_fn(STD, move |cx| async move {
+        cx.link((&cx.me(), "outbox"), (&t, "inbox"))?;
+        cx.send(1u32, "outbox").map_err(|e| e.to_string())?;
+        cx.yield_now().await;
+        panic!("boom");
+    }));
+    px.add_children(std::slice::from_ref(&child));
+    px.activate(&child);
+    s.step(); // child: link, send, yield
+    assert!(!child.is_finished());
+    s.step(); // child: panic
+    assert!(child.is_finished());
+    match child.end_cause() {
+        Some(EndCause::Panicked(m)) => assert_eq!(m, "boom"),
+        other => panic!("expected Panicked, got {other:?}"),
+    }
+    assert_eq!(s.stats().panicked, 1);
+    assert_eq!(recv::<u32>(&target, "inbox"), Some(1), "what it sent before stays delivered");
+    assert!(!child.outbox::<u32>("outbox").unwrap().is_linked(), "its own linkage is removed");
+    assert!(!parent.is_paused(), "its parent is woken");
+    let before = other_steps.get();
+    s.step();
+    s.step();
+    assert_eq!(other_steps.get(), before + 2, "other components keep running");
+    assert!(other.is_active() && parent.is_active());
+}
+
+#[test]
+fn a_component_whose_main_returns_an_error_ends_with_failed() {
+    let s = Scheduler::new();
+    let (parent, px) = puppet(&s, STD);
+    let child = px.create(from_fn(STD, |cx| async move {
+        cx.inbox::<String>("inbox")?; // the wrong type: an error
+        Ok(())
+    }));
+    px.add_children(std::slice::from_ref(&child));
+    px.activate(&child);
+    s.step();
+    match child.end_cause() {
+        Some(EndCause::Failed(e)) => assert!(e.to_string().contains("inbox"), "{e}"),
+        other => panic!("expected Failed, got {other:?}"),
+    }
+    assert!(child.end_cause().unwrap().to_string().starts_with("failed: "));
+    assert!(!parent.is_paused());
+    assert_eq!(s.stats().panicked, 0);
+}

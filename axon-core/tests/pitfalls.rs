@@ -1,0 +1,167 @@
+//! The pitfalls DESIGN §4 lists for this design, each pinned by a test: a send into your own
+//! inbox must not lose its wake-up; several producers waiting on one bounded inbox must all
+//! complete; and ended components must be freed (no reference cycle through component → box
+//! table → inbox → component), so memory returns to where it started.
+//!
+//! Memory is checked by what must have been freed rather than by counting bytes (a counting
+//! global allocator needs `unsafe`, which the workspace forbids): every component value is
+//! dropped ([`DropCount`]), and a weak handle on every component no longer upgrades, so no
+//! reference cycle keeps a component, its box table or its links alive.
+
+mod util;
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashSet;
+use std::rc::Rc;
+
+use axon_core::{from_fn, BoxDecl, Component, ComponentResult, Context, Scheduler, WeakComponentRef};
+use util::{DropCount, STD};
+
+// ----- 1. a send into your own inbox -----
+
+#[test]
+fn a_send_into_your_own_inbox_makes_the_next_pause_return_at_once() {
+    let s = Scheduler::new();
+    let got = Rc::new(RefCell::new(Vec::new()));
+    let g = got.clone();
+    let c = s.spawn(from_fn(STD, move |cx| async move {
+        cx.link((&cx.me(), "outbox"), (&cx.me(), "inbox"))?;
+        let inbox = cx.inbox::<u32>("inbox")?;
+        cx.send(1u32, "outbox").map_err(|e| e.to_string())?;
+        cx.pause().await; // must not wait for anyone else: the send woke us
+        g.borrow_mut().extend(inbox.drain());
+        Ok(())
+    }));
+    s.step();
+    assert!(!c.is_paused(), "the wake-up from its own send was kept");
+    s.step();
+    assert!(c.is_finished());
+    assert_eq!(*got.borrow(), [1]);
+}
+
+// ----- 2. several producers waiting on one full bounded inbox -----
+
+#[test]
+fn several_producers_waiting_on_one_full_bounded_inbox_all_complete() {
+    const PRODUCERS: u32 = 5;
+    const EACH: u32 = 40;
+    let s = Scheduler::new();
+    let got = Rc::new(RefCell::new(Vec::new()));
+    let g = got.clone();
+    let consumer = s.create(from_fn(STD, move |cx| async move {
+        let inbox = cx.inbox::<u32>("inbox")?;
+        for _ in 0..PRODUCERS * EACH {
+            let m = inbox.recv_wait().await;
+            g.borrow_mut().push(m);
+            // Let producers pile up against the full box now and then.
+            if m % 3 == 0 {
+                cx.yield_now().await;
+            }
+        }
+        Ok(())
+    }));
+    consumer.inbox::<u32>("inbox").unwrap().set_size(Some(2));
+    let producers: Vec<_> = (0..PRODUCERS)
+        .map(|p| {
+            let c = s.create(from_fn(STD, move |cx| async move {
+                let out = cx.outbox::<u32>("outbox")?;
+                for i in 0..EACH {
+                    out.send_wait(p * 1000 + i).await;
+                }
+                Ok(())
+            }));
+            s.link((&c, "outbox"), (&consumer, "inbox")).unwrap();
+            c
+        })
+        .collect();
+    for p in &producers {
+        s.activate(p);
+    }
+    s.activate(&consumer);
+    s.run_until_idle();
+
+    for p in &producers {
+        assert!(p.is_finished(), "producer {} stranded", p.name());
+    }
+    assert!(consumer.is_finished());
+    let got = got.borrow();
+    assert_eq!(got.len(), (PRODUCERS * EACH) as usize);
+    assert_eq!(got.iter().collect::<HashSet<_>>().len(), got.len(), "nothing received twice");
+    for p in 0..PRODUCERS {
+        let mine: Vec<u32> = got.iter().copied().filter(|m| m / 1000 == p).collect();
+        assert_eq!(mine, (0..EACH).map(|i| p * 1000 + i).collect::<Vec<_>>(), "FIFO per producer");
+    }
+}
+
+// ----- 3. ended components are freed -----
+
+/// A component that links its own outbox to its own inbox, sends itself a message, collects it,
+/// yields once and ends — exercising its box table, its postoffice and the link graph.
+struct Loopback {
+    _drop: DropCount,
+}
+
+impl Component for Loopback {
+    fn boxes(&self) -> &'static [BoxDecl] {
+        STD
+    }
+
+    async fn main(self, cx: Context) -> ComponentResult {
+        let _me = self; // dropped when main ends
+        cx.link((&cx.me(), "outbox"), (&cx.me(), "inbox"))?;
+        cx.send(7u32, "outbox").map_err(|e| e.to_string())?;
+        cx.yield_now().await;
+        let got = cx.recv::<u32>("inbox")?;
+        assert_eq!(got, Some(7));
+        Ok(())
+    }
+}
+
+fn run_batch(s: &Scheduler, n: usize, dropped: &Rc<Cell<usize>>) -> Vec<WeakComponentRef> {
+    let weak: Vec<_> =
+        (0..n).map(|_| s.spawn(Loopback { _drop: DropCount(dropped.clone()) }).downgrade()).collect();
+    s.run();
+    weak
+}
+
+#[test]
+fn after_100_000_components_have_ended_everything_they_held_is_freed() {
+    const N: usize = 100_000;
+    let s = Scheduler::new();
+    let dropped = Rc::new(Cell::new(0));
+    let weak = run_batch(&s, N, &dropped);
+    assert_eq!(dropped.get(), N, "every component value was dropped");
+    assert_eq!(s.component_count(), 0);
+    let alive = weak.iter().filter(|w| w.upgrade().is_some()).count();
+    assert_eq!(alive, 0, "{alive} ended components are still allocated");
+    let stats = s.stats();
+    assert_eq!(stats.ended, N as u64);
+    assert_eq!(stats.panicked, 0);
+    assert_eq!((stats.dropped_dead, stats.dropped_unlinked), (0, 0));
+    assert!(s.linkages().is_empty());
+}
+
+#[test]
+fn dropping_a_scheduler_frees_its_components_even_when_its_registry_and_resources_name_them() {
+    let dropped = Rc::new(Cell::new(0));
+    let (weak_c, weak_other) = {
+        let s = Scheduler::new();
+        let d = dropped.clone();
+        let c = s.spawn(from_fn(STD, move |cx| async move {
+            let _g = DropCount(d);
+            cx.tracker().track_value("me", cx.clone())?;
+            cx.insert_resource(Rc::new(cx.clone()));
+            loop {
+                cx.pause().await;
+            }
+        }));
+        s.tracker().register_service("svc", &c, "inbox").unwrap();
+        let other = s.create(from_fn(STD, |_| async { Ok(()) }));
+        s.link((&c, "outbox"), (&other, "inbox")).unwrap();
+        s.run_until_idle();
+        (c.downgrade(), other.downgrade())
+    };
+    assert_eq!(dropped.get(), 1);
+    assert!(weak_c.upgrade().is_none(), "the registry kept a component alive after its scheduler");
+    assert!(weak_other.upgrade().is_none());
+}
