@@ -2,7 +2,7 @@
 //! typed handles components send and receive through.
 //!
 //! # Model
-//! Every box is a node ([`BoxNode`]). An inbox owns a [`Storage`] (a FIFO queue with an optional
+//! Every box is a node (`BoxNode`). An inbox owns a `Storage` (a FIFO queue with an optional
 //! size limit); an outbox owns none. A node has at most one `target` (the node it is linked to)
 //! and any number of `sources`. Following targets from any node ends at one node; that node's
 //! storage is the node's `sink`, its *final destination*, and it is cached in every node of the
@@ -11,7 +11,7 @@
 //!
 //! # Invariants
 //! - `sink` of every node equals the storage of the end of its target chain (`None` for an
-//!   outbox end). Only [`BoxNode::add_source`] and [`BoxNode::remove_source`] change targets,
+//!   outbox end). Only `BoxNode::add_source` and `BoxNode::remove_source` change targets,
 //!   and both re-propagate sinks upstream before returning.
 //! - A storage's `producers` are the owners of every outbox upstream of it (Axon's wake-on-pop
 //!   callbacks, reference §1.3 rule 2), recomputed whenever a link that reaches it changes.
@@ -280,8 +280,9 @@ pub(crate) struct BoxNode<T> {
 }
 
 impl<T: 'static> BoxNode<T> {
-    pub(crate) fn local(&self) -> Option<&Rc<Storage<T>>> {
-        self.local.as_ref()
+    /// The final destination's storage.
+    pub(crate) fn sink_storage(&self) -> Option<Rc<Storage<T>>> {
+        self.sink.borrow().clone()
     }
 
     fn propagate(&self, sink: &Option<Rc<Storage<T>>>) {

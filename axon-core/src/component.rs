@@ -266,8 +266,10 @@ impl ComponentRef {
             Ok(i) => i,
             Err(e) => return Err(SendError::BadBox(msg, e)),
         };
-        let local = inbox.node.local().expect("inboxes have storage").clone();
-        match local.push(msg) {
+        // Into the final destination of the inbox's chain, as a send would (an inbox linked
+        // onward holds nothing itself).
+        let Some(dest) = inbox.node.sink_storage() else { return Ok(()) };
+        match dest.push(msg) {
             Ok(()) => Ok(()),
             Err(crate::boxes::PushError::Full(message, capacity)) => {
                 Err(SendError::NoSpace(crate::NoSpaceInBox { message, capacity }))
@@ -292,6 +294,11 @@ impl ComponentRef {
     /// The names of its outboxes.
     pub fn outbox_names(&self) -> Vec<String> {
         self.task.box_names(Direction::Outbox)
+    }
+
+    /// The linkages it has made and not yet removed (its postoffice), for introspection.
+    pub fn linkages(&self) -> Vec<crate::Linkage> {
+        self.task.extras.borrow().as_ref().map(|e| e.postoffice.linkages()).unwrap_or_default()
     }
 
     /// Its children (Axon's `childComponents`).

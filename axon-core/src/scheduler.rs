@@ -161,7 +161,16 @@ pub(crate) struct Shared {
     pub(crate) tracker: RefCell<Tracker>,
     resources: RefCell<HashMap<TypeId, Rc<dyn Any>>>,
     park: RefCell<Option<Box<dyn Park>>>,
+    /// Whether `park` is an installed one (a reactor) rather than the plain thread park: only
+    /// then is it worth polling while components are runnable.
+    custom_park: Cell<bool>,
+    /// Components polled since the park was last given a chance to report readiness.
+    polled_since_io: Cell<usize>,
 }
+
+/// While components stay runnable, the installed park is polled without blocking after this
+/// many component steps, so sockets are not starved by a busy run queue.
+const IO_POLL_EVERY: usize = 64;
 
 impl Shared {
     fn bump(&self, f: impl FnOnce(&mut Stats)) {
@@ -212,6 +221,24 @@ impl Shared {
     pub(crate) fn set_park(&self, park: Box<dyn Park>) {
         *self.remote.unpark.lock() = park.unparker();
         *self.park.borrow_mut() = Some(park);
+        self.custom_park.set(true);
+    }
+
+    /// Lets an installed park (a reactor) report readiness without blocking, once enough
+    /// components have run since it last could.
+    fn poll_io_if_due(&self) {
+        if !self.custom_park.get() || self.polled_since_io.get() < IO_POLL_EVERY {
+            return;
+        }
+        self.polled_since_io.set(0);
+        let park = self.park.borrow_mut().take();
+        if let Some(mut p) = park {
+            p.park(Some(Duration::ZERO));
+            let mut slot = self.park.borrow_mut();
+            if slot.is_none() {
+                *slot = Some(p);
+            }
+        }
     }
 
     pub(crate) fn stats(&self) -> Stats {
@@ -292,6 +319,8 @@ impl Shared {
             self.poll_task(task);
             ran += 1;
         }
+        self.polled_since_io.set(self.polled_since_io.get() + ran);
+        self.poll_io_if_due();
         ran
     }
 
@@ -363,6 +392,7 @@ impl Shared {
     }
 
     fn park(&self, deadline: Option<Instant>) {
+        self.polled_since_io.set(0);
         let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         self.remote.parked.store(true, Ordering::SeqCst);
         if !self.remote.pending.load(Ordering::SeqCst) && timeout != Some(Duration::ZERO) {
@@ -713,6 +743,8 @@ impl Scheduler {
             tracker: RefCell::new(Tracker::new()),
             resources: RefCell::new(HashMap::new()),
             park: RefCell::new(Some(Box::new(thread_park))),
+            custom_park: Cell::new(false),
+            polled_since_io: Cell::new(0),
         });
         Scheduler { shared }
     }
@@ -811,6 +843,10 @@ impl Scheduler {
     /// Runs, parking when idle, until `done()` is true (checked after every cycle) or `timeout`
     /// has passed. Returns whether `done()` became true. For tests and for glue code that drives
     /// a scheduler from a loop.
+    ///
+    /// `done()` is checked when the scheduler wakes: a condition that another thread makes true
+    /// (a flag, a finished thread) is only seen at the next wake, so have that thread also wake
+    /// a component ([`WakeHandle`]) or expect to wait until `timeout`.
     pub fn run_until(&self, timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
         // A timeout too large to represent means no deadline.
         let deadline = Instant::now().checked_add(timeout);

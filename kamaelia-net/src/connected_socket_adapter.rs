@@ -1,0 +1,408 @@
+//! The connected socket adapter (`Kamaelia.Internet.ConnectedSocketAdapter`): one TCP
+//! connection as a component, bytes in on `inbox`, bytes out on `outbox`.
+//!
+//! # State
+//! - `held`: at most one chunk read from the socket that the handler's inbox had no room for.
+//!   While it is held the adapter reads nothing more (inbound backpressure); it is retried when
+//!   the handler collects a message (which wakes the adapter, axon-core wake rule 2).
+//! - `writing`: the message being written, advanced past what the socket accepted (a partial
+//!   write). The next message is taken from `inbox` only when the socket is writable, so the
+//!   bounded `inbox` fills while the peer is slow and the producer's `send_wait` waits
+//!   (outbound backpressure).
+//! - `reading`: false after the peer's EOF (or once the adapter is flushing to close). EOF is
+//!   "no more input", not "close": [`PeerEof`] goes out on `signal` once `held` is delivered, and
+//!   the socket stays open for the handler's output.
+//! - `flushing`: set by `ProducerFinished` on `control`; the adapter closes once `writing` and
+//!   `inbox` are empty.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::rc::Rc;
+
+use axon_core::boxes::{CONTROL, INBOX, OUTBOX, SIGNAL};
+use axon_core::ipc::{Ipc, IpcKind};
+use axon_core::{BoxDecl, Component, ComponentResult, Context, Inbox, Outbox};
+use bytes::{Buf, Bytes, BytesMut};
+use mio::net::TcpStream;
+use mio::Interest;
+use tracing::debug;
+
+use crate::ipc::{HowDied, PeerEof, SocketShutdown};
+use crate::reactor::{Reactor, Registered, READABLE, WRITABLE};
+
+/// The name of the adapter's outbox to its creator (Kamaelia's `"CreatorFeedback"`).
+pub const CREATOR_FEEDBACK: &str = "CreatorFeedback";
+
+/// How many read chunks (or 64 KiB of writes) an adapter moves in one step before it lets other
+/// components run.
+const BUDGET_CHUNKS: usize = 16;
+
+/// Bytes an adapter may write in one step.
+const WRITE_BUDGET: usize = 64 * 1024 * BUDGET_CHUNKS;
+
+/// When less than this is left of the read buffer, a fresh one is allocated.
+const MIN_READ_ROOM: usize = 4096;
+
+/// Settings for a [`ConnectedSocketAdapter`]; [`TcpServer`](crate::TcpServer) and
+/// [`TcpClient`](crate::TcpClient) take one for the adapters they make.
+///
+/// ```
+/// use kamaelia_net::CsaConfig;
+/// let config = CsaConfig::default().read_chunk_size(16 * 1024).inbox_size(Some(8));
+/// assert!(config.nodelay_enabled());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CsaConfig {
+    /// Whether to set `TCP_NODELAY` (Nagle's algorithm off).
+    nodelay: bool,
+    /// The most bytes one read takes, and so the largest chunk sent on `outbox`.
+    read_chunk_size: usize,
+    /// The size limit of the adapter's own `inbox`.
+    inbox_size: Option<usize>,
+}
+
+impl Default for CsaConfig {
+    /// `TCP_NODELAY` on, 64 KiB reads, an `inbox` of 64 messages.
+    fn default() -> Self {
+        CsaConfig { nodelay: true, read_chunk_size: 64 * 1024, inbox_size: Some(64) }
+    }
+}
+
+impl CsaConfig {
+    /// Sets `TCP_NODELAY` on or off (default on).
+    pub fn nodelay(mut self, on: bool) -> Self {
+        self.nodelay = on;
+        self
+    }
+
+    /// Sets the read size, the largest chunk sent on `outbox` (default 64 KiB; at least 1).
+    pub fn read_chunk_size(mut self, bytes: usize) -> Self {
+        self.read_chunk_size = bytes.max(1);
+        self
+    }
+
+    /// Sets the size limit, in messages, of the adapter's `inbox` (default 64). `None` makes it
+    /// unbounded, which gives up outbound backpressure.
+    pub fn inbox_size(mut self, messages: Option<usize>) -> Self {
+        self.inbox_size = messages;
+        self
+    }
+
+    /// Whether `TCP_NODELAY` is set.
+    pub fn nodelay_enabled(&self) -> bool {
+        self.nodelay
+    }
+
+    /// The read size.
+    pub fn get_read_chunk_size(&self) -> usize {
+        self.read_chunk_size
+    }
+
+    /// The `inbox` size limit.
+    pub fn get_inbox_size(&self) -> Option<usize> {
+        self.inbox_size
+    }
+}
+
+/// One connected TCP socket as a component (Kamaelia's `ConnectedSocketAdapter`, the "CSA").
+///
+/// [`TcpServer`](crate::TcpServer) makes one per accepted connection and
+/// [`TcpClient`](crate::TcpClient) one per connection it makes; you can also wrap a connected
+/// `std::net::TcpStream` yourself with [`new`](Self::new).
+///
+/// # Inboxes
+/// - `inbox` ([`Bytes`]): data to write to the socket, in order. Bounded (64 messages by default,
+///   [`CsaConfig::inbox_size`]): a producer using `send_wait` waits while the peer is slow.
+/// - `control` ([`Ipc`]): a kind of `ProducerFinished` — write everything queued, then close; a
+///   kind of `ShutdownMicroprocess` (or `Shutdown`) — close now, dropping unwritten data. Other
+///   messages are ignored.
+///
+/// # Outboxes
+/// - `outbox` ([`Bytes`]): data read from the socket, in chunks of at most
+///   [`CsaConfig::read_chunk_size`]; message boundaries are not preserved. If the destination is
+///   bounded and full the adapter stops reading until it has room.
+/// - `signal` ([`Ipc`]): [`PeerEof`] when the peer has closed its side and every byte read has
+///   been delivered; then [`SocketShutdown`] when the socket closes.
+/// - `CreatorFeedback` ([`Ipc`]): [`SocketShutdown`] (naming this adapter and saying how it
+///   died) when the socket closes, for the component that made it.
+///
+/// # Shutdown
+/// The adapter closes its socket — deregistering it from the reactor, sending [`SocketShutdown`]
+/// on `CreatorFeedback` and on `signal`, then ending — when it is told to on `control`
+/// (`ProducerFinished`: after flushing, [`HowDied::Flushed`]; `ShutdownMicroprocess`: at once,
+/// [`HowDied::ShutdownRequested`]) or when a read or write fails (the peer reset the
+/// connection: [`HowDied::Reset`], or [`HowDied::PeerClosed`] after its EOF; other errors:
+/// [`HowDied::Error`]). The peer's EOF alone does not close it: the handler's remaining output
+/// is still written. Whoever wires the adapter to a handler should send it `ProducerFinished` if
+/// the handler ends without saying so (Kamaelia's `ServerCore` does).
+#[doc(alias = "CSA")]
+#[derive(Debug)]
+pub struct ConnectedSocketAdapter {
+    /// The connected, non-blocking socket.
+    stream: TcpStream,
+    /// The remote end.
+    peer: SocketAddr,
+    /// The local end.
+    local: SocketAddr,
+    /// Its settings.
+    config: CsaConfig,
+}
+
+/// Kamaelia's short name for [`ConnectedSocketAdapter`].
+pub type Csa = ConnectedSocketAdapter;
+
+const BOXES: &[BoxDecl] = &[
+    BoxDecl::inbox::<Bytes>(INBOX).doc("bytes to write to the socket"),
+    BoxDecl::inbox::<Ipc>(CONTROL).doc("ProducerFinished: flush then close; ShutdownMicroprocess: close now"),
+    BoxDecl::outbox::<Bytes>(OUTBOX).doc("bytes read from the socket"),
+    BoxDecl::outbox::<Ipc>(SIGNAL).doc("PeerEof at the peer's EOF; SocketShutdown when the socket closes"),
+    BoxDecl::outbox::<Ipc>(CREATOR_FEEDBACK).doc("SocketShutdown to the creator when the socket closes"),
+];
+
+impl ConnectedSocketAdapter {
+    /// An adapter for a connected socket. The socket is switched to non-blocking mode.
+    ///
+    /// # Errors
+    /// If the socket cannot be made non-blocking or has no peer (it is not connected).
+    pub fn new(stream: std::net::TcpStream, config: CsaConfig) -> io::Result<Self> {
+        stream.set_nonblocking(true)?;
+        let peer = stream.peer_addr()?;
+        let local = stream.local_addr()?;
+        Ok(Self::from_mio(TcpStream::from_std(stream), peer, local, config))
+    }
+
+    pub(crate) fn from_mio(
+        stream: TcpStream,
+        peer: SocketAddr,
+        local: SocketAddr,
+        config: CsaConfig,
+    ) -> Self {
+        ConnectedSocketAdapter { stream, peer, local, config }
+    }
+
+    /// The remote end's address.
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// The local end's address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+}
+
+impl Component for ConnectedSocketAdapter {
+    fn boxes(&self) -> &'static [BoxDecl] {
+        BOXES
+    }
+
+    async fn main(self, cx: Context) -> ComponentResult {
+        let reactor = Reactor::try_get(&cx)?;
+        cx.set_inbox_size(INBOX, self.config.inbox_size)?;
+        if self.config.nodelay {
+            if let Err(e) = self.stream.set_nodelay(true) {
+                debug!(error = %e, "cannot set TCP_NODELAY");
+            }
+        }
+        let chunk = self.config.read_chunk_size;
+        let io = Registered::new(
+            &reactor,
+            self.stream,
+            Interest::READABLE | Interest::WRITABLE,
+            cx.local_waker(),
+        )?;
+        let mut conn = Conn {
+            io,
+            inbox: cx.inbox(INBOX)?,
+            control: cx.inbox(CONTROL)?,
+            outbox: cx.outbox(OUTBOX)?,
+            signal: cx.outbox(SIGNAL)?,
+            chunk,
+            read_buf: BytesMut::zeroed(chunk),
+            held: None,
+            writing: None,
+            reading: true,
+            eof_seen: false,
+            eof_to_report: false,
+            flushing: false,
+        };
+        let how = conn.run(&cx).await;
+        let Conn { io, signal, .. } = conn;
+        let reactor: Rc<Reactor> = io.reactor().clone();
+        let stream = io.into_inner();
+        if how == HowDied::Flushed {
+            // Send FIN after everything written; the close below releases the socket.
+            let _ = stream.shutdown(Shutdown::Write);
+        }
+        drop(stream);
+        reactor.bump(|s| s.closed += 1);
+        debug!(csa = %cx.name(), how = %how, "connection closed");
+        let msg = Ipc::new(SocketShutdown { csa: Some(cx.id()), how: Some(how) });
+        if let Err(e) = cx.send(msg.clone(), CREATOR_FEEDBACK) {
+            debug!(error = %e, "cannot tell the creator the socket closed");
+        }
+        if signal.send(msg).is_err() {
+            debug!("signal box full: SocketShutdown dropped");
+        }
+        Ok(())
+    }
+}
+
+/// The running adapter's state; see the module docs.
+struct Conn {
+    /// The registered socket.
+    io: Registered<TcpStream>,
+    /// Data to write.
+    inbox: Inbox<Bytes>,
+    /// Lifecycle messages.
+    control: Inbox<Ipc>,
+    /// Data read.
+    outbox: Outbox<Bytes>,
+    /// `PeerEof`, `SocketShutdown`.
+    signal: Outbox<Ipc>,
+    /// The read size.
+    chunk: usize,
+    /// Where reads land; chunks are split off it, frozen, and sent without copying.
+    read_buf: BytesMut,
+    /// A chunk the handler had no room for.
+    held: Option<Bytes>,
+    /// The rest of the message being written.
+    writing: Option<Bytes>,
+    /// Whether to read from the socket.
+    reading: bool,
+    /// Whether the peer's EOF has been read.
+    eof_seen: bool,
+    /// Whether `PeerEof` is still to be sent.
+    eof_to_report: bool,
+    /// Whether a `ProducerFinished` asked for flush-then-close.
+    flushing: bool,
+}
+
+impl Conn {
+    /// Runs until the connection should close; returns why.
+    async fn run(&mut self, cx: &Context) -> HowDied {
+        loop {
+            while let Some(msg) = self.control.recv() {
+                if msg.is_shutdown_microprocess() || msg.kind() == IpcKind::Shutdown {
+                    return HowDied::ShutdownRequested;
+                }
+                if msg.is_producer_finished() {
+                    self.flushing = true;
+                    self.reading = false;
+                    self.held = None;
+                }
+            }
+            let mut busy = match self.write() {
+                Ok(b) => b,
+                Err(e) => return self.classify(&e),
+            };
+            if self.flushing && self.writing.is_none() && self.inbox.is_empty() {
+                return HowDied::Flushed;
+            }
+            match self.read() {
+                Ok(b) => busy |= b,
+                Err(e) => return self.classify(&e),
+            }
+            if self.eof_to_report && self.held.is_none() {
+                self.eof_to_report = false;
+                if self.signal.send(Ipc::new(PeerEof { csa: cx.id() })).is_err() {
+                    debug!("signal box full: PeerEof dropped");
+                }
+            }
+            if busy {
+                // Budget used up: let readiness of other sockets in, then run again next cycle.
+                self.io.reactor().poll_now();
+                cx.yield_now().await;
+            } else {
+                cx.pause().await;
+            }
+        }
+    }
+
+    fn classify(&self, e: &io::Error) -> HowDied {
+        match HowDied::from_io(e) {
+            HowDied::Reset if self.eof_seen => HowDied::PeerClosed,
+            how => how,
+        }
+    }
+
+    /// Writes queued data while the socket takes it. Returns whether the budget ran out.
+    fn write(&mut self) -> io::Result<bool> {
+        let mut budget = WRITE_BUDGET;
+        loop {
+            if !self.io.is_ready(WRITABLE) {
+                return Ok(false);
+            }
+            if self.writing.is_none() {
+                match self.inbox.recv() {
+                    Some(b) if b.is_empty() => continue,
+                    Some(b) => self.writing = Some(b),
+                    None => return Ok(false),
+                }
+            }
+            let Some(buf) = self.writing.as_mut() else { continue };
+            match self.io.get().write(buf) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    buf.advance(n);
+                    if buf.is_empty() {
+                        self.writing = None;
+                    }
+                    self.io.reactor().note_written(n);
+                    budget = budget.saturating_sub(n);
+                    if budget == 0 {
+                        return Ok(true);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.io.clear(WRITABLE);
+                    return Ok(false);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Delivers a held chunk, then reads while the socket has data and the handler has room.
+    /// Returns whether the budget ran out.
+    fn read(&mut self) -> io::Result<bool> {
+        if let Some(chunk) = self.held.take() {
+            if let Err(e) = self.outbox.send(chunk) {
+                self.held = Some(e.message);
+                return Ok(false);
+            }
+        }
+        let mut budget = self.chunk * BUDGET_CHUNKS;
+        while self.reading && self.io.is_ready(READABLE) {
+            if self.read_buf.len() < MIN_READ_ROOM.min(self.chunk) {
+                // The old buffer lives on in the chunks already sent; start a fresh one.
+                self.read_buf = BytesMut::zeroed(self.chunk);
+            }
+            match self.io.get().read(&mut self.read_buf[..]) {
+                Ok(0) => {
+                    self.reading = false;
+                    self.eof_seen = true;
+                    self.eof_to_report = true;
+                }
+                Ok(n) => {
+                    let data = self.read_buf.split_to(n).freeze();
+                    self.io.reactor().note_read(n);
+                    if let Err(e) = self.outbox.send(data) {
+                        self.held = Some(e.message);
+                        self.io.reactor().bump(|s| s.read_pauses += 1);
+                        return Ok(false);
+                    }
+                    budget = budget.saturating_sub(n);
+                    if budget == 0 {
+                        return Ok(true);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.io.clear(READABLE),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(false)
+    }
+}

@@ -1,0 +1,379 @@
+//! The reactor: a mio `Poll` installed as the scheduler's [`Park`], so that socket readiness wakes
+//! components directly (Kamaelia's Selector, without the message round-trip or the one-shot
+//! re-registration).
+//!
+//! # State
+//! - The reactor belongs to one scheduler and lives on its thread (it is a scheduler resource,
+//!   reached with [`Reactor::get`]). Only that thread touches it.
+//! - Each registered socket has a slot: the component's [`LocalWaker`] and a readiness cell. Only
+//!   [`Reactor::turn`] *sets* readiness bits (when the OS reports an edge); only the owning
+//!   component *clears* them, when an operation returns `WouldBlock`. Bits start set, so a
+//!   component always tries its socket once after registering and never misses an edge that
+//!   happened before it registered.
+//! - Registration is edge-triggered: a component drains its socket until `WouldBlock` or its
+//!   fairness budget, then either pauses (bit cleared: the next edge wakes it) or yields (bit
+//!   still set: it runs again next cycle). Nothing is ever polled in a loop.
+//! - A registration is removed when its [`Registered`] handle is dropped, so a component that
+//!   ends for any reason (returns, fails, panics, is stopped) leaves nothing registered.
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::io;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axon_core::{Context, LocalWaker, Park, Scheduler, Unpark};
+use mio::event::Source;
+use mio::{Events, Interest, Poll, Token, Waker};
+use tracing::warn;
+
+/// The token of the reactor's own [`Waker`]: an unpark from another thread.
+const WAKE_TOKEN: Token = Token(usize::MAX);
+
+/// How many events one `poll` call can report.
+const EVENTS_CAPACITY: usize = 1024;
+
+/// Readiness bit: the socket may have data (or EOF, or an error) to read.
+pub(crate) const READABLE: u8 = 1;
+/// Readiness bit: the socket may accept more data (or has an error).
+pub(crate) const WRITABLE: u8 = 2;
+
+/// Counters kept by a scheduler's reactor, for tests and monitoring. A snapshot: see
+/// [`Reactor::stats`].
+///
+/// The byte counters cover every [`ConnectedSocketAdapter`](crate::ConnectedSocketAdapter) on the
+/// scheduler. For a scheduler that echoes one connection, `bytes_read - bytes_written` is exactly
+/// the number of bytes held in user space (adapter buffers plus the boxes between adapter and
+/// handler), so [`max_in_flight`](Self::max_in_flight) shows whether backpressure held memory
+/// within its bounds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NetStats {
+    /// Sockets registered with the reactor now (listeners, adapters, connecting clients).
+    pub registered: u64,
+    /// Bytes read from sockets, in all.
+    pub bytes_read: u64,
+    /// Bytes written to sockets, in all.
+    pub bytes_written: u64,
+    /// The largest value `bytes_read - bytes_written` has had, sampled after every read.
+    pub max_in_flight: u64,
+    /// Connections accepted by every `TcpServer`.
+    pub accepted: u64,
+    /// Adapters that have closed their socket.
+    pub closed: u64,
+    /// Times an adapter stopped reading because its handler's inbox was full (inbound
+    /// backpressure engaged).
+    pub read_pauses: u64,
+    /// Times a `TcpServer` stopped accepting for a while after an accept error such as running out
+    /// of file descriptors.
+    pub accept_backoffs: u64,
+}
+
+/// One registered socket: who to wake and what the OS last reported.
+struct Slot {
+    /// Wakes the component that owns the socket.
+    waker: LocalWaker,
+    /// Readiness bits ([`READABLE`], [`WRITABLE`]) shared with the [`Registered`] handle.
+    ready: Rc<Cell<u8>>,
+}
+
+/// A scheduler's I/O reactor: a mio `Poll` that the scheduler blocks in when it has nothing to
+/// run, waking socket components when their sockets become ready.
+///
+/// There is one per scheduler, created and installed on first use by [`Reactor::get`]; socket
+/// components ([`TcpServer`](crate::TcpServer),
+/// [`ConnectedSocketAdapter`](crate::ConnectedSocketAdapter), [`TcpClient`](crate::TcpClient))
+/// call it themselves, so a user never needs to set one up. An idle server is blocked in the OS
+/// poll call and uses no CPU; a wake from another thread (a [`WakeHandle`](axon_core::WakeHandle),
+/// a [`StopHandle`](axon_core::StopHandle)) interrupts the poll through a mio waker.
+///
+/// ```
+/// use axon_core::Scheduler;
+/// use kamaelia_net::Reactor;
+///
+/// let sched = Scheduler::new();
+/// let reactor = Reactor::for_scheduler(&sched)?;
+/// assert_eq!(reactor.stats().registered, 0);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct Reactor {
+    /// The OS readiness queue. Borrowed only while polling or (de)registering.
+    poll: RefCell<Poll>,
+    /// The event buffer reused by every poll.
+    events: RefCell<Events>,
+    /// Unparks a blocked poll from another thread; shared with the scheduler's `Remote`.
+    waker: Arc<Waker>,
+    /// The registered sockets, keyed by token.
+    slots: RefCell<Vec<Option<Slot>>>,
+    /// Free indices in `slots`, reused first.
+    free: RefCell<Vec<usize>>,
+    /// The counters reported by [`Reactor::stats`].
+    stats: Cell<NetStats>,
+}
+
+impl fmt::Debug for Reactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reactor").field("stats", &self.stats.get()).finish_non_exhaustive()
+    }
+}
+
+impl Reactor {
+    fn new() -> io::Result<Reactor> {
+        let poll = Poll::new()?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKE_TOKEN)?);
+        Ok(Reactor {
+            poll: RefCell::new(poll),
+            events: RefCell::new(Events::with_capacity(EVENTS_CAPACITY)),
+            waker,
+            slots: RefCell::new(Vec::new()),
+            free: RefCell::new(Vec::new()),
+            stats: Cell::new(NetStats::default()),
+        })
+    }
+
+    /// The reactor of the scheduler `cx` runs on, creating it and installing it as the
+    /// scheduler's park on first use.
+    ///
+    /// # Panics
+    /// If the OS refuses to create a poll instance (for instance because the process is out of
+    /// file descriptors). [`try_get`](Self::try_get) reports that as an error instead; the
+    /// components of this crate use it.
+    pub fn get(cx: &Context) -> Rc<Reactor> {
+        match Self::try_get(cx) {
+            Ok(r) => r,
+            Err(e) => panic!("cannot create the I/O reactor: {e}"),
+        }
+    }
+
+    /// As [`get`](Self::get), reporting a failure to create the poll instance.
+    ///
+    /// # Errors
+    /// The OS error from creating the poll instance or its waker.
+    pub fn try_get(cx: &Context) -> io::Result<Rc<Reactor>> {
+        if let Some(r) = cx.resource::<Reactor>() {
+            return Ok(r);
+        }
+        let r = Rc::new(Reactor::new()?);
+        cx.insert_resource(r.clone());
+        cx.set_park(Box::new(ReactorPark(r.clone())));
+        Ok(r)
+    }
+
+    /// The reactor of `sched`, creating and installing it if needed: for tests and for code
+    /// outside any component that wants to read [`stats`](Self::stats).
+    ///
+    /// # Errors
+    /// As [`try_get`](Self::try_get).
+    pub fn for_scheduler(sched: &Scheduler) -> io::Result<Rc<Reactor>> {
+        if let Some(r) = sched.resource::<Reactor>() {
+            return Ok(r);
+        }
+        let r = Rc::new(Reactor::new()?);
+        sched.insert_resource(r.clone());
+        sched.set_park(Box::new(ReactorPark(r.clone())));
+        Ok(r)
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> NetStats {
+        self.stats.get()
+    }
+
+    /// Waits up to `timeout` (forever if `None`) for readiness, sets the readiness bits of every
+    /// socket reported and wakes its component. Returns early on an unpark from another thread.
+    pub(crate) fn turn(&self, timeout: Option<Duration>) {
+        let mut woken = Vec::new();
+        {
+            let mut events = self.events.borrow_mut();
+            if let Err(e) = self.poll.borrow_mut().poll(&mut events, timeout) {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    warn!(error = %e, "reactor poll failed");
+                }
+                return;
+            }
+            let slots = self.slots.borrow();
+            for ev in events.iter() {
+                let token = ev.token();
+                if token == WAKE_TOKEN {
+                    continue;
+                }
+                let Some(Some(slot)) = slots.get(token.0) else { continue };
+                let mut bits = 0;
+                if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                    bits |= READABLE;
+                }
+                if ev.is_writable() || ev.is_write_closed() || ev.is_error() {
+                    bits |= WRITABLE;
+                }
+                slot.ready.set(slot.ready.get() | bits);
+                woken.push(slot.waker.clone());
+            }
+        }
+        // Wake after every borrow is released: a wake only queues the component, but keep the
+        // reactor free of re-entrancy anyway.
+        for w in woken {
+            w.wake();
+        }
+    }
+
+    /// Polls without blocking. A socket component calls this before yielding when it has used
+    /// its fairness budget: while components keep the run queue busy the scheduler never parks,
+    /// so this is what lets other sockets' readiness through.
+    pub(crate) fn poll_now(&self) {
+        self.turn(Some(Duration::ZERO));
+    }
+
+    fn register<S: Source>(
+        self: &Rc<Self>,
+        source: &mut S,
+        interest: Interest,
+        waker: LocalWaker,
+    ) -> io::Result<(Token, Rc<Cell<u8>>)> {
+        let ready = Rc::new(Cell::new(READABLE | WRITABLE));
+        let index = {
+            let mut slots = self.slots.borrow_mut();
+            let slot = Slot { waker, ready: ready.clone() };
+            match self.free.borrow_mut().pop() {
+                Some(i) => {
+                    slots[i] = Some(slot);
+                    i
+                }
+                None => {
+                    slots.push(Some(slot));
+                    slots.len() - 1
+                }
+            }
+        };
+        let token = Token(index);
+        if let Err(e) = self.poll.borrow().registry().register(source, token, interest) {
+            self.release(index);
+            return Err(e);
+        }
+        self.bump(|s| s.registered += 1);
+        Ok((token, ready))
+    }
+
+    fn deregister<S: Source>(&self, source: &mut S, token: Token) {
+        if let Err(e) = self.poll.borrow().registry().deregister(source) {
+            warn!(error = %e, "deregistering a socket failed");
+        }
+        self.release(token.0);
+        self.bump(|s| s.registered = s.registered.saturating_sub(1));
+    }
+
+    fn release(&self, index: usize) {
+        if let Some(slot) = self.slots.borrow_mut().get_mut(index) {
+            *slot = None;
+            self.free.borrow_mut().push(index);
+        }
+    }
+
+    /// Updates the counters.
+    pub(crate) fn bump(&self, f: impl FnOnce(&mut NetStats)) {
+        let mut s = self.stats.get();
+        f(&mut s);
+        self.stats.set(s);
+    }
+
+    pub(crate) fn note_read(&self, n: usize) {
+        self.bump(|s| {
+            s.bytes_read += n as u64;
+            s.max_in_flight = s.max_in_flight.max(s.bytes_read.saturating_sub(s.bytes_written));
+        });
+    }
+
+    pub(crate) fn note_written(&self, n: usize) {
+        self.bump(|s| s.bytes_written += n as u64);
+    }
+}
+
+/// The reactor as the scheduler's [`Park`].
+struct ReactorPark(Rc<Reactor>);
+
+impl Park for ReactorPark {
+    fn park(&mut self, timeout: Option<Duration>) {
+        self.0.turn(timeout);
+    }
+
+    fn unparker(&self) -> Arc<dyn Unpark> {
+        Arc::new(ReactorUnpark(self.0.waker.clone()))
+    }
+}
+
+/// Interrupts the reactor's poll from any thread.
+struct ReactorUnpark(Arc<Waker>);
+
+impl Unpark for ReactorUnpark {
+    fn unpark(&self) {
+        if let Err(e) = self.0.wake() {
+            warn!(error = %e, "waking the reactor failed");
+        }
+    }
+}
+
+/// A socket registered with a [`Reactor`], together with its readiness bits. Dropping it (or
+/// [`into_inner`](Self::into_inner)) deregisters the socket.
+pub(crate) struct Registered<S: Source> {
+    /// The socket; `None` only after `into_inner` has taken it.
+    source: Option<S>,
+    /// Its token in the reactor.
+    token: Token,
+    /// Readiness bits, set by the reactor, cleared by the owner on `WouldBlock`.
+    ready: Rc<Cell<u8>>,
+    /// The reactor it is registered with.
+    reactor: Rc<Reactor>,
+}
+
+impl<S: Source> Registered<S> {
+    /// Registers `source` for `interest`, waking `waker`'s component on readiness.
+    pub(crate) fn new(
+        reactor: &Rc<Reactor>,
+        mut source: S,
+        interest: Interest,
+        waker: LocalWaker,
+    ) -> io::Result<Self> {
+        let (token, ready) = reactor.register(&mut source, interest, waker)?;
+        Ok(Registered { source: Some(source), token, ready, reactor: reactor.clone() })
+    }
+
+    /// The socket.
+    pub(crate) fn get(&self) -> &S {
+        self.source.as_ref().expect("present until into_inner")
+    }
+
+    /// Whether the OS may have reported readiness `bit` since it was last cleared.
+    pub(crate) fn is_ready(&self, bit: u8) -> bool {
+        self.ready.get() & bit != 0
+    }
+
+    /// Clears readiness `bit`: the owner saw `WouldBlock` and waits for the next edge.
+    pub(crate) fn clear(&self, bit: u8) {
+        self.ready.set(self.ready.get() & !bit);
+    }
+
+    /// The reactor.
+    pub(crate) fn reactor(&self) -> &Rc<Reactor> {
+        &self.reactor
+    }
+
+    /// Deregisters and returns the socket.
+    pub(crate) fn into_inner(mut self) -> S {
+        let mut s = self.source.take().expect("present until into_inner");
+        self.reactor.deregister(&mut s, self.token);
+        s
+    }
+}
+
+impl<S: Source> Drop for Registered<S> {
+    fn drop(&mut self) {
+        if let Some(mut s) = self.source.take() {
+            self.reactor.deregister(&mut s, self.token);
+        }
+    }
+}
+
+impl<S: Source> fmt::Debug for Registered<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registered").field("token", &self.token.0).field("ready", &self.ready.get()).finish()
+    }
+}

@@ -1,0 +1,110 @@
+//! TcpClient: connecting, round trips through its own boxes, and reporting failure.
+
+mod util;
+
+use std::cell::RefCell;
+use std::io;
+use std::rc::Rc;
+use std::time::Duration;
+
+use axon_core::boxes::{self, CONTROL, INBOX, OUTBOX, SIGNAL};
+use axon_core::ipc::Ipc;
+use axon_core::{from_fn, BoxDecl};
+use bytes::Bytes;
+use kamaelia_net::ipc::{ConnectFailed, HowDied, SocketShutdown};
+use kamaelia_net::{TcpClient, TcpServerConfig};
+use util::{EchoServer, TIMEOUT};
+
+const DRIVER: &[BoxDecl] = &boxes::standard::<Bytes>();
+
+#[test]
+fn client_round_trips_through_an_echo_server_and_closes_on_request() {
+    let srv = EchoServer::start(TcpServerConfig::default(), 8);
+    let client = srv.sched.create(TcpClient::new(srv.addr).connect_timeout(TIMEOUT));
+    type Outcome = Option<(Vec<u8>, Ipc)>;
+    let result: Rc<RefCell<Outcome>> = Rc::default();
+    let out = result.clone();
+    let driver = srv.sched.create(from_fn(DRIVER, move |cx| async move {
+        let outbox = cx.outbox::<Bytes>(OUTBOX)?;
+        let inbox = cx.inbox::<Bytes>(INBOX)?;
+        let control = cx.inbox::<Ipc>(CONTROL)?;
+        // Sent before the connection exists: the client keeps it until it is connected.
+        outbox.send_wait(Bytes::from_static(b"ping ")).await;
+        outbox.send_wait(Bytes::from_static(b"pong")).await;
+        let mut got = Vec::new();
+        while got.len() < 9 {
+            got.extend_from_slice(&inbox.recv_wait().await);
+        }
+        cx.send(Ipc::producer_finished(), SIGNAL)?;
+        let end = control.recv_wait().await;
+        *out.borrow_mut() = Some((got, end));
+        Ok(())
+    }));
+    srv.sched.link((&driver, OUTBOX), (&client, INBOX)).unwrap();
+    srv.sched.link((&driver, SIGNAL), (&client, CONTROL)).unwrap();
+    srv.sched.link((&client, OUTBOX), (&driver, INBOX)).unwrap();
+    srv.sched.link((&client, SIGNAL), (&driver, CONTROL)).unwrap();
+    srv.sched.activate(&client);
+    srv.sched.activate(&driver);
+
+    srv.run_until("the driver to finish", || driver.is_finished());
+    let (got, end) = result.borrow_mut().take().expect("the driver recorded its result");
+    assert_eq!(got, b"ping pong");
+    let shut = end.downcast_ref::<SocketShutdown>().expect("SocketShutdown on the client's signal");
+    assert_eq!(shut.how, Some(HowDied::Flushed));
+    assert!(end.is_producer_finished());
+    srv.run_until("the client to end", || client.is_finished());
+    srv.run_until("the server side to close", || srv.log.borrow().closed.len() == 1);
+    srv.run_until("everything but the listener to deregister", || srv.reactor.stats().registered == 1);
+}
+
+#[test]
+fn client_reports_a_refused_connection_on_signal() {
+    let addr = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    }; // closed again: nothing listens there now
+    let sched = axon_core::Scheduler::new();
+    let client = sched.create(TcpClient::new(addr).connect_timeout(TIMEOUT));
+    let seen: Rc<RefCell<Vec<Ipc>>> = Rc::default();
+    let log = seen.clone();
+    let watcher = sched.create(from_fn(DRIVER, move |cx| async move {
+        let control = cx.inbox::<Ipc>(CONTROL)?;
+        let msg = control.recv_wait().await;
+        log.borrow_mut().push(msg);
+        Ok(())
+    }));
+    sched.link((&client, SIGNAL), (&watcher, CONTROL)).unwrap();
+    sched.activate(&client);
+    sched.activate(&watcher);
+    assert!(sched.run_until(TIMEOUT, || client.is_finished() && watcher.is_finished()));
+    let seen = seen.borrow();
+    let failed = seen[0].downcast_ref::<ConnectFailed>().expect("ConnectFailed on signal");
+    assert_eq!(failed.addr, addr);
+    assert_eq!(failed.kind, io::ErrorKind::ConnectionRefused);
+    assert!(seen[0].is_producer_finished());
+}
+
+#[test]
+fn a_stop_message_while_connecting_is_forwarded_and_ends_the_client() {
+    // Connecting to a listener completes at once on loopback, so deliver the stop before the
+    // client first runs: it sees it on its first step, before checking the socket.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let sched = axon_core::Scheduler::new();
+    let client =
+        sched.create(TcpClient::new(l.local_addr().unwrap()).connect_timeout(Duration::from_secs(5)));
+    client.deliver(CONTROL, Ipc::shutdown_microprocess()).unwrap();
+    let seen: Rc<RefCell<Vec<Ipc>>> = Rc::default();
+    let log = seen.clone();
+    let watcher = sched.create(from_fn(DRIVER, move |cx| async move {
+        let control = cx.inbox::<Ipc>(CONTROL)?;
+        let msg = control.recv_wait().await;
+        log.borrow_mut().push(msg);
+        Ok(())
+    }));
+    sched.link((&client, SIGNAL), (&watcher, CONTROL)).unwrap();
+    sched.activate(&client);
+    sched.activate(&watcher);
+    assert!(sched.run_until(TIMEOUT, || client.is_finished() && watcher.is_finished()));
+    assert!(seen.borrow()[0].is_shutdown_microprocess());
+}
