@@ -1,1 +1,72 @@
-//! Examples for kamaelia-rs live in `examples/`.
+//! Shared pieces of the kamaelia-rs examples: command-line parsing and a component that turns
+//! SIGINT/SIGTERM into a controlled shutdown.
+
+use std::net::SocketAddr;
+
+use axon_core::ipc::Ipc;
+use axon_core::threaded::{self, ThreadContext, ThreadedComponent};
+use axon_core::{BoxDecl, ComponentResult};
+use kamaelia_net::ipc::ServerShutdown;
+
+/// The address the example servers listen on unless told otherwise (Kamaelia's default port).
+pub const DEFAULT_ADDR: &str = "127.0.0.1:1601";
+
+/// Reads `--addr ADDR` from the command line, defaulting to [`DEFAULT_ADDR`].
+///
+/// # Errors
+/// A message naming the bad argument.
+pub fn addr_from_args() -> Result<SocketAddr, String> {
+    let mut args = std::env::args().skip(1);
+    let mut addr = DEFAULT_ADDR.to_owned();
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--addr" => addr = args.next().ok_or("--addr needs a value, e.g. 127.0.0.1:1601")?,
+            "-h" | "--help" => return Err(format!("usage: [--addr ADDR] (default {DEFAULT_ADDR})")),
+            other => return Err(format!("unknown argument {other:?}; usage: [--addr ADDR]")),
+        }
+    }
+    addr.parse().map_err(|e| format!("bad --addr {addr:?}: {e}"))
+}
+
+/// Sends [`ServerShutdown`] out of its `outbox` when the process gets SIGINT or SIGTERM, then
+/// ends. Link its `outbox` to a server's `control` for a controlled shutdown on Ctrl-C.
+///
+/// It waits on its own thread (a threaded component), so the scheduler never blocks on it.
+#[derive(Debug)]
+pub struct ShutdownOnSignal {
+    signals: signal_hook::iterator::Signals,
+}
+
+impl ShutdownOnSignal {
+    /// Installs the signal handlers.
+    ///
+    /// # Errors
+    /// The OS error if the handlers cannot be installed.
+    pub fn new() -> std::io::Result<Self> {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        Ok(ShutdownOnSignal { signals: signal_hook::iterator::Signals::new([SIGINT, SIGTERM])? })
+    }
+}
+
+impl ThreadedComponent for ShutdownOnSignal {
+    fn boxes(&self) -> &'static [BoxDecl] {
+        const B: &[BoxDecl] = &threaded::standard::<Ipc>();
+        B
+    }
+
+    fn main(mut self, cx: ThreadContext) -> ComponentResult {
+        let out = cx.outbox::<Ipc>("outbox")?;
+        if let Some(sig) = self.signals.forever().next() {
+            tracing::info!(signal = sig, "shutting down");
+            out.send_wait(Ipc::new(ServerShutdown));
+        }
+        Ok(())
+    }
+}
+
+/// Sends logs to stderr, filtered by `RUST_LOG` (default `warn`).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}

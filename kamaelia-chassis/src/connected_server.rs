@@ -1,0 +1,475 @@
+//! Connected servers (`Kamaelia.Chassis.ConnectedServer`): [`ServerCore`] and [`SimpleServer`]
+//! turn a protocol-handler factory into a TCP server.
+//!
+//! # How it works
+//! The server binds at construction (so a bind failure is an error the caller sees), and when it
+//! runs creates a [`TcpServer`] child. For each connection the `TcpServer` sends `NewCsa`; the
+//! server calls the factory for a fresh, unactivated handler and wires it to the connection's
+//! [`ConnectedSocketAdapter`](kamaelia_net::ConnectedSocketAdapter) (CSA) — reference §7.1:
+//!
+//! | from                         | to                 | why                                    |
+//! |------------------------------|--------------------|----------------------------------------|
+//! | CSA `outbox`                 | handler `inbox`    | bytes from the client                  |
+//! | handler `outbox`             | CSA `inbox`        | bytes to the client                    |
+//! | server `protocolHandlerShutdownSignal*` | handler `control` | `SocketShutdown` when the socket closes |
+//! | server `connectedSocketShutdownSignal*` | CSA `control`     | closing the socket                      |
+//! | handler `signal`             | CSA `control`      | the handler closes its connection      |
+//! | CSA `signal`                 | handler `control`  | `PeerEof`: the client sent its last byte (added in this port) |
+//! | handler `serversignal` (if declared) | server `control` | a handler stops the whole server |
+//!
+//! then activates the CSA and the handler. When the socket closes, the `TcpServer` sends
+//! `ShutdownCsa`; the server sends [`SocketShutdown`] to the handler's `control` and removes
+//! every link it made for the connection.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use axon_core::ipc::{Ipc, ProducerFinished, ShutdownMicroprocess};
+use axon_core::{
+    BoxDecl, Component, ComponentId, ComponentRef, ComponentResult, Context, LinkOptions, Outbox,
+};
+use kamaelia_net::ipc::{NewCsa, ServerShutdown, SocketShutdown};
+use kamaelia_net::{SocketActivity, TcpServer, TcpServerConfig, CONTROL, INBOX, OUTBOX, SIGNAL};
+
+/// ServerCore's inbox for the `TcpServer`'s `NewCsa`/`ShutdownCsa`.
+pub const SOCKET_ACTIVITY: &str = "_socketactivity";
+/// ServerCore's outbox to the `TcpServer`'s `control`.
+pub const SERVER_SIGNAL: &str = "_serversignal";
+/// The optional handler outbox whose messages stop the whole server.
+pub const HANDLER_SERVER_SIGNAL: &str = "serversignal";
+
+/// The default time a controlled shutdown lets connections flush before closing them.
+pub const DEFAULT_SHUTDOWN_DEADLINE: Duration = Duration::from_secs(5);
+
+/// The default size limit, in messages, of each handler's `inbox`: how many chunks read from
+/// the socket may wait for the handler before the adapter stops reading.
+pub const DEFAULT_HANDLER_INBOX: usize = 8;
+
+/// What a [`ServerCore`] factory is told about a connection (Kamaelia passed these as the
+/// keyword arguments `peer`, `peerport`, `localip`, `localport`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnectionInfo {
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// The server's end of the connection.
+    pub local: SocketAddr,
+}
+
+impl ConnectionInfo {
+    /// The client's IP address (Kamaelia's `peer`).
+    pub fn peer_ip(&self) -> IpAddr {
+        self.peer.ip()
+    }
+
+    /// The client's port (Kamaelia's `peerport`).
+    pub fn peer_port(&self) -> u16 {
+        self.peer.port()
+    }
+
+    /// The local IP address the client connected to (Kamaelia's `localip`).
+    pub fn local_ip(&self) -> IpAddr {
+        self.local.ip()
+    }
+
+    /// The local port the client connected to (Kamaelia's `localport`).
+    pub fn local_port(&self) -> u16 {
+        self.local.port()
+    }
+}
+
+/// Makes a protocol handler per connection. Implemented for every
+/// `FnMut(&ConnectionInfo) -> C` where `C` is a [`Component`].
+///
+/// The handler must speak `bytes::Bytes` on `inbox` and `outbox` and [`Ipc`] on `control` and
+/// `signal`; a handler whose boxes do not fit is refused with an error naming the box, and only
+/// its connection is closed.
+pub trait ProtocolFactory: 'static {
+    /// The handler component.
+    type Handler: Component;
+
+    /// Makes the handler for one connection. Do not activate anything: the server wires and
+    /// activates it.
+    fn make(&mut self, info: &ConnectionInfo) -> Self::Handler;
+}
+
+impl<F, C> ProtocolFactory for F
+where
+    F: FnMut(&ConnectionInfo) -> C + 'static,
+    C: Component,
+{
+    type Handler = C;
+
+    fn make(&mut self, info: &ConnectionInfo) -> C {
+        self(info)
+    }
+}
+
+/// Adapts a factory that takes no arguments, for [`SimpleServer`].
+pub struct WithoutInfo<F>(F);
+
+impl<F> fmt::Debug for WithoutInfo<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("WithoutInfo")
+    }
+}
+
+impl<F, C> ProtocolFactory for WithoutInfo<F>
+where
+    F: FnMut() -> C + 'static,
+    C: Component,
+{
+    type Handler = C;
+
+    fn make(&mut self, _: &ConnectionInfo) -> C {
+        (self.0)()
+    }
+}
+
+const BOXES: &[BoxDecl] = &[
+    BoxDecl::inbox::<SocketActivity>(SOCKET_ACTIVITY).doc("NewCsa / ShutdownCsa from the TcpServer"),
+    BoxDecl::inbox::<Ipc>(CONTROL).doc("ShutdownMicroprocess / ServerShutdown / ProducerFinished: shut down"),
+    BoxDecl::inbox::<Ipc>(INBOX).doc("unused (kept for Kamaelia compatibility)"),
+    BoxDecl::outbox::<Ipc>(SERVER_SIGNAL).doc("ServerShutdown to the TcpServer"),
+    BoxDecl::outbox::<Ipc>(OUTBOX).doc("unused (kept for Kamaelia compatibility)"),
+    BoxDecl::outbox::<Ipc>(SIGNAL).doc("the stop message, once the server has shut down"),
+];
+
+/// A TCP server that makes a protocol handler per connection, telling the factory who
+/// connected (Kamaelia's `ServerCore`, alias `MoreComplexServer`).
+///
+/// # Inboxes
+/// - `_socketactivity` ([`SocketActivity`]): from its `TcpServer`.
+/// - `control` ([`Ipc`]): a kind of `ShutdownMicroprocess` (such as [`ServerShutdown`]) or of
+///   `ProducerFinished` starts the controlled shutdown below. Other messages are dropped.
+/// - `inbox`: unused.
+///
+/// # Outboxes
+/// - `_serversignal` ([`Ipc`]): [`ServerShutdown`] to its `TcpServer`.
+/// - `signal` ([`Ipc`]): the message that stopped it, once everything has closed.
+/// - `outbox`: unused.
+/// - per connection, `protocolHandlerShutdownSignal*` and `connectedSocketShutdownSignal*`.
+///
+/// # Shutdown
+/// The controlled shutdown (the seed's To-do, finished): accepting stops at once (new connects
+/// are refused); every handler is sent [`ProducerFinished`]; as each handler ends, its
+/// connection is told to flush what is queued and close; connections still open when the
+/// deadline passes ([`shutdown_deadline`](Self::shutdown_deadline), default 5 s) are closed and
+/// their handlers stopped. Then it forwards the stop message on `signal` and ends.
+///
+/// A handler that ends without signalling — or panics — has its connection flushed and closed;
+/// other connections are not touched.
+///
+/// ```no_run
+/// use axon_core::Scheduler;
+/// use kamaelia_chassis::{ConnectionInfo, ServerCore};
+/// # use axon_core::{boxes, BoxDecl, Component, ComponentResult, Context};
+/// # struct Greeter(String);
+/// # impl Component for Greeter {
+/// #     fn boxes(&self) -> &'static [BoxDecl] { const B: &[BoxDecl] = &boxes::standard::<bytes::Bytes>(); B }
+/// #     async fn main(self, cx: Context) -> ComponentResult { Ok(()) }
+/// # }
+///
+/// let server = ServerCore::new("127.0.0.1:0".parse().unwrap(), |info: &ConnectionInfo| {
+///     Greeter(format!("hello {}:{}", info.peer_ip(), info.peer_port()))
+/// })
+/// .expect("bind");
+/// println!("listening on {}", server.local_addr());
+/// let sched = Scheduler::new();
+/// sched.spawn(server);
+/// sched.run();
+/// ```
+pub struct ServerCore<F> {
+    server: TcpServer,
+    factory: F,
+    shutdown_deadline: Duration,
+    handler_inbox: usize,
+}
+
+impl<F> fmt::Debug for ServerCore<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerCore")
+            .field("local_addr", &self.server.local_addr())
+            .field("shutdown_deadline", &self.shutdown_deadline)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F: ProtocolFactory> ServerCore<F> {
+    /// Binds `addr` and makes a server whose handlers come from `factory`.
+    ///
+    /// # Errors
+    /// The bind error (for instance `AddrInUse`), naming the address.
+    pub fn new(addr: SocketAddr, factory: F) -> io::Result<Self> {
+        Self::with_config(addr, TcpServerConfig::default(), factory)
+    }
+
+    /// As [`new`](Self::new), with the listener's and connections' settings.
+    ///
+    /// # Errors
+    /// The bind error.
+    pub fn with_config(addr: SocketAddr, config: TcpServerConfig, factory: F) -> io::Result<Self> {
+        Ok(ServerCore {
+            server: TcpServer::bind_with(addr, config)?,
+            factory,
+            shutdown_deadline: DEFAULT_SHUTDOWN_DEADLINE,
+            handler_inbox: DEFAULT_HANDLER_INBOX,
+        })
+    }
+
+    /// Sets how long a controlled shutdown waits for connections to flush.
+    pub fn shutdown_deadline(mut self, d: Duration) -> Self {
+        self.shutdown_deadline = d;
+        self
+    }
+
+    /// Sets the size limit of each handler's `inbox`, in messages (default
+    /// [`DEFAULT_HANDLER_INBOX`]; at least 1). With the adapter's own bounded `inbox`, this bounds
+    /// what one connection can hold in memory: a client that sends without reading is slowed
+    /// down by TCP, not buffered without limit.
+    pub fn handler_inbox_size(mut self, messages: usize) -> Self {
+        self.handler_inbox = messages.max(1);
+        self
+    }
+
+    /// The address it listens on (with the port the OS chose for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+}
+
+/// One connection's bookkeeping.
+struct Conn {
+    csa: ComponentRef,
+    handler: ComponentRef,
+    /// To the handler's `control`.
+    to_handler: Outbox<Ipc>,
+    /// To the CSA's `control`.
+    to_csa: Outbox<Ipc>,
+    /// Set once the CSA has been told to flush and close.
+    closing: bool,
+}
+
+impl<F: ProtocolFactory> Component for ServerCore<F> {
+    fn boxes(&self) -> &'static [BoxDecl] {
+        BOXES
+    }
+
+    async fn main(mut self, cx: Context) -> ComponentResult {
+        let me = cx.me();
+        let server = cx.create(self.server);
+        cx.link((&server, kamaelia_net::PROTOCOL_HANDLER_SIGNAL), (&me, SOCKET_ACTIVITY))?;
+        cx.link((&me, SERVER_SIGNAL), (&server, CONTROL))?;
+        cx.add_children(std::slice::from_ref(&server));
+        cx.activate(&server);
+        let activity = cx.inbox::<SocketActivity>(SOCKET_ACTIVITY)?;
+        let control = cx.inbox::<Ipc>(CONTROL)?;
+        let to_server = cx.outbox::<Ipc>(SERVER_SIGNAL)?;
+        let mut conns: HashMap<ComponentId, Conn> = HashMap::new();
+        // The stop message and the deadline, once a shutdown has begun.
+        let mut stopping: Option<(Ipc, Instant)> = None;
+        loop {
+            let mut had_activity = false;
+            while let Some(ev) = activity.recv() {
+                had_activity = true;
+                match ev {
+                    SocketActivity::New(n) => {
+                        if stopping.is_some() {
+                            n.csa.stop();
+                        } else {
+                            new_connection(&cx, &mut self.factory, self.handler_inbox, n, &mut conns);
+                        }
+                    }
+                    SocketActivity::Shutdown(s) => closed_connection(&cx, s.csa.id(), &mut conns),
+                }
+            }
+            while let Some(msg) = control.recv() {
+                if stopping.is_none() && (msg.is_shutdown_microprocess() || msg.is_producer_finished()) {
+                    // Stop accepting now, then ask every handler to finish.
+                    to_server.send(Ipc::new(ServerShutdown)).ok();
+                    for c in conns.values() {
+                        c.to_handler.send(Ipc::new(ProducerFinished::from_caller(cx.id()))).ok();
+                    }
+                    stopping = Some((msg, Instant::now() + self.shutdown_deadline));
+                }
+            }
+            if !had_activity || stopping.is_some() {
+                // A child ended (that is what woke us without a message). A handler that has
+                // ended (normally, by error, by panic) no longer drives its connection: flush
+                // what it sent and close. An adapter that has ended without its `ShutdownCsa`
+                // reaching us (the TcpServer has gone, in a shutdown) is cleaned up here.
+                let mut gone = Vec::new();
+                for (id, c) in conns.iter_mut() {
+                    if c.csa.is_finished() {
+                        gone.push(*id);
+                    } else if !c.closing && c.handler.is_finished() {
+                        c.closing = true;
+                        c.to_csa.send(Ipc::new(ProducerFinished::from_caller(cx.id()))).ok();
+                    }
+                }
+                for id in gone {
+                    closed_connection(&cx, id, &mut conns);
+                }
+            }
+            if let Some((msg, deadline)) = &stopping {
+                if Instant::now() >= *deadline {
+                    let ids: Vec<_> = conns.keys().copied().collect();
+                    for id in ids {
+                        if let Some(c) = conns.get(&id) {
+                            c.to_csa.send(Ipc::new(ShutdownMicroprocess::default())).ok();
+                            c.handler.stop();
+                            c.csa.stop();
+                        }
+                        closed_connection(&cx, id, &mut conns);
+                    }
+                    server.stop();
+                }
+                if conns.is_empty() && server.is_finished() {
+                    cx.remove_child(&server);
+                    cx.outbox::<Ipc>(SIGNAL)?.send(msg.clone()).ok();
+                    return Ok(());
+                }
+                cx.pause_until(*deadline).await;
+            } else {
+                cx.pause().await;
+            }
+        }
+    }
+}
+
+fn new_connection<F: ProtocolFactory>(
+    cx: &Context,
+    factory: &mut F,
+    handler_inbox: usize,
+    n: NewCsa,
+    conns: &mut HashMap<ComponentId, Conn>,
+) {
+    let info = ConnectionInfo { peer: n.peer, local: n.local };
+    let handler = cx.create(factory.make(&info));
+    let csa = n.csa;
+    let me = cx.me();
+    let ph = cx.add_outbox::<Ipc>("protocolHandlerShutdownSignal");
+    let cs = cx.add_outbox::<Ipc>("connectedSocketShutdownSignal");
+    let wired = (|| -> Result<(), axon_core::LinkError> {
+        cx.link_with((&csa, OUTBOX), (&handler, INBOX), LinkOptions::new().pipewidth(handler_inbox))?;
+        cx.link((&handler, OUTBOX), (&csa, INBOX))?;
+        cx.link((&me, &ph), (&handler, CONTROL))?;
+        cx.link((&me, &cs), (&csa, CONTROL))?;
+        cx.link((&handler, SIGNAL), (&csa, CONTROL))?;
+        cx.link((&csa, SIGNAL), (&handler, CONTROL))?;
+        if handler.outbox_names().iter().any(|b| b == HANDLER_SERVER_SIGNAL) {
+            cx.link((&handler, HANDLER_SERVER_SIGNAL), (&me, CONTROL))?;
+        }
+        Ok(())
+    })();
+    let outboxes = (cx.outbox::<Ipc>(&ph), cx.outbox::<Ipc>(&cs));
+    match (wired, outboxes) {
+        (Ok(()), (Ok(to_handler), Ok(to_csa))) => {
+            cx.add_children(&[csa.clone(), handler.clone()]);
+            cx.activate(&csa);
+            cx.activate(&handler);
+            conns.insert(csa.id(), Conn { csa, handler, to_handler, to_csa, closing: false });
+        }
+        (wired, _) => {
+            tracing::error!(
+                peer = %info.peer,
+                error = %wired.err().map_or_else(|| "internal box error".to_owned(), |e| e.to_string()),
+                "cannot wire the protocol handler; closing this connection"
+            );
+            cx.unlink_component(&csa);
+            cx.unlink_component(&handler);
+            let _ = cx.delete_outbox(&ph);
+            let _ = cx.delete_outbox(&cs);
+            csa.stop();
+            handler.stop();
+        }
+    }
+}
+
+fn closed_connection(cx: &Context, csa: ComponentId, conns: &mut HashMap<ComponentId, Conn>) {
+    let Some(c) = conns.remove(&csa) else { return };
+    // Delivery is immediate, so both land before the links go.
+    c.to_handler.send(Ipc::new(SocketShutdown::default())).ok();
+    c.to_csa.send(Ipc::new(ShutdownMicroprocess::default())).ok();
+    let (ph, cs) = (c.to_handler.name().to_owned(), c.to_csa.name().to_owned());
+    cx.remove_child(&c.csa);
+    cx.remove_child(&c.handler);
+    drop(c);
+    let _ = cx.delete_outbox(&ph);
+    let _ = cx.delete_outbox(&cs);
+}
+
+/// A TCP server whose factory takes no arguments (Kamaelia's `SimpleServer`): a
+/// [`ServerCore`] that throws the connection information away.
+///
+/// ```no_run
+/// # use axon_core::{boxes, BoxDecl, Component, ComponentResult, Context};
+/// # struct Echo;
+/// # impl Component for Echo {
+/// #     fn boxes(&self) -> &'static [BoxDecl] { const B: &[BoxDecl] = &boxes::standard::<bytes::Bytes>(); B }
+/// #     async fn main(self, cx: Context) -> ComponentResult { Ok(()) }
+/// # }
+/// use kamaelia_chassis::SimpleServer;
+/// let server = SimpleServer::new("127.0.0.1:1601".parse().unwrap(), || Echo).expect("bind");
+/// axon_core::Scheduler::new().spawn(server);
+/// ```
+pub struct SimpleServer<F>(ServerCore<WithoutInfo<F>>);
+
+impl<F> fmt::Debug for SimpleServer<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("SimpleServer").field(&self.0).finish()
+    }
+}
+
+impl<F, C> SimpleServer<F>
+where
+    F: FnMut() -> C + 'static,
+    C: Component,
+{
+    /// Binds `addr` and makes a server whose handlers come from `factory`.
+    ///
+    /// # Errors
+    /// The bind error (for instance `AddrInUse`), naming the address.
+    pub fn new(addr: SocketAddr, factory: F) -> io::Result<Self> {
+        Ok(SimpleServer(ServerCore::new(addr, WithoutInfo(factory))?))
+    }
+
+    /// As [`new`](Self::new), with the listener's and connections' settings.
+    ///
+    /// # Errors
+    /// The bind error.
+    pub fn with_config(addr: SocketAddr, config: TcpServerConfig, factory: F) -> io::Result<Self> {
+        Ok(SimpleServer(ServerCore::with_config(addr, config, WithoutInfo(factory))?))
+    }
+
+    /// Sets how long a controlled shutdown waits for connections to flush.
+    pub fn shutdown_deadline(self, d: Duration) -> Self {
+        SimpleServer(self.0.shutdown_deadline(d))
+    }
+
+    /// Sets the size limit of each handler's `inbox`; see [`ServerCore::handler_inbox_size`].
+    pub fn handler_inbox_size(self, messages: usize) -> Self {
+        SimpleServer(self.0.handler_inbox_size(messages))
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.0.local_addr()
+    }
+}
+
+impl<F, C> Component for SimpleServer<F>
+where
+    F: FnMut() -> C + 'static,
+    C: Component,
+{
+    fn boxes(&self) -> &'static [BoxDecl] {
+        BOXES
+    }
+
+    fn main(self, cx: Context) -> impl std::future::Future<Output = ComponentResult> + 'static {
+        self.0.main(cx)
+    }
+}

@@ -1,0 +1,525 @@
+//! ServerCore and SimpleServer end to end, over real sockets on 127.0.0.1 (the seed page, and
+//! reference §7.1 with its To-do finished). Every wait is bounded; nothing sleeps to "let things
+//! happen" — the tests wait for conditions the server publishes.
+
+mod util;
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axon_core::ipc::Ipc;
+use axon_core::{boxes, BoxDecl, Component, ComponentResult, Context};
+use bytes::Bytes;
+use kamaelia_chassis::{ConnectionInfo, EchoProtocol, ServerCore, SimpleServer};
+use kamaelia_net::ipc::ServerShutdown;
+use util::{connect, echo, open_fds, pattern, read_to_end, Harness, LIMIT};
+
+fn any_addr() -> SocketAddr {
+    "127.0.0.1:0".parse().unwrap()
+}
+
+fn echo_server() -> Harness {
+    Harness::start(|| {
+        let s = SimpleServer::new(any_addr(), || EchoProtocol).unwrap();
+        let a = s.local_addr();
+        (s, a)
+    })
+}
+
+const BYTES: &[BoxDecl] = &boxes::standard::<Bytes>();
+
+/// Echoes; panics on data starting with `P`; ends without signalling on data starting with `Q`
+/// (after sending "bye").
+struct Moody;
+
+impl Component for Moody {
+    fn boxes(&self) -> &'static [BoxDecl] {
+        BYTES
+    }
+
+    async fn main(self, cx: Context) -> ComponentResult {
+        let inbox = cx.inbox::<Bytes>("inbox")?;
+        let control = cx.inbox::<Ipc>("control")?;
+        let outbox = cx.outbox::<Bytes>("outbox")?;
+        loop {
+            while let Some(data) = inbox.recv() {
+                match data.first() {
+                    Some(b'P') => panic!("handler asked to panic"),
+                    Some(b'Q') => {
+                        outbox.send_wait(Bytes::from_static(b"bye\n")).await;
+                        return Ok(());
+                    }
+                    _ => outbox.send_wait(data).await,
+                }
+            }
+            if control.recv().is_some_and(|m| m.is_stop()) {
+                return Ok(());
+            }
+            cx.pause().await;
+        }
+    }
+}
+
+fn moody_server() -> Harness {
+    Harness::start(|| {
+        let s = SimpleServer::new(any_addr(), || Moody).unwrap();
+        let a = s.local_addr();
+        (s, a)
+    })
+}
+
+#[test]
+fn echoes_a_line() {
+    let h = echo_server();
+    let got = echo(h.addr, b"hello kamaelia\n".to_vec(), false).unwrap();
+    assert_eq!(got, b"hello kamaelia\n");
+}
+
+#[test]
+fn a_hundred_concurrent_clients_get_every_byte_back() {
+    let h = echo_server();
+    // Message sizes from 1 byte to 1 MiB, 16 MiB in all, dealt out to 100 clients.
+    let mut sizes = Vec::new();
+    let mut total = 0usize;
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    while total < 16 << 20 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        // Log-uniform: as many small messages as large ones.
+        let size = (1usize << (x % 21)).min(1 << 20) + (x as usize >> 40) % 64;
+        let size = size.clamp(1, 1 << 20);
+        sizes.push(size);
+        total += size;
+    }
+    let clients: Vec<_> = (0..100)
+        .map(|c| {
+            let addr = h.addr;
+            let mine: Vec<usize> = sizes.iter().skip(c).step_by(100).copied().collect();
+            std::thread::spawn(move || {
+                let data: Vec<u8> =
+                    mine.iter().enumerate().flat_map(|(i, &n)| pattern((c * 1000 + i) as u64, n)).collect();
+                let got = echo(addr, data.clone(), true).expect("echo");
+                assert_eq!(got.len(), data.len(), "client {c}");
+                assert!(got == data, "client {c}: bytes differ");
+                data.len()
+            })
+        })
+        .collect();
+    let sent: usize = clients.into_iter().map(|t| t.join().expect("client")).sum();
+    assert_eq!(sent, total);
+}
+
+#[test]
+fn a_client_that_half_closes_gets_everything_back_then_eof() {
+    let h = echo_server();
+    let data = pattern(7, 1 << 20);
+    let got = echo(h.addr, data.clone(), true).unwrap();
+    assert!(got == data, "got {} bytes", got.len());
+}
+
+#[test]
+fn a_client_that_never_reads_meets_backpressure_not_unbounded_buffering() {
+    const CHUNK: usize = 64 * 1024;
+    const HANDLER_INBOX: usize = 8;
+    let h = Harness::start(|| {
+        let s = SimpleServer::new(any_addr(), || EchoProtocol).unwrap().handler_inbox_size(HANDLER_INBOX);
+        let a = s.local_addr();
+        (s, a)
+    });
+    let data = Arc::new(pattern(64, 64 << 20));
+    let stream = connect(h.addr);
+    let mut writer = stream.try_clone().unwrap();
+    let d = data.clone();
+    let w = std::thread::spawn(move || writer.write_all(&d));
+    // The adapter stops reading once the handler's inbox is full: backpressure has engaged while
+    // the client has read nothing.
+    h.wait_for("the adapter to stop reading", |p| p.net.read_pauses > 0);
+    let mut reader = stream;
+    let mut got = Vec::with_capacity(data.len());
+    let mut buf = vec![0u8; CHUNK];
+    while got.len() < data.len() {
+        let k = reader.read(&mut buf).unwrap();
+        assert!(k > 0, "early EOF after {} bytes", got.len());
+        got.extend_from_slice(&buf[..k]);
+    }
+    w.join().unwrap().unwrap();
+    assert!(got == *data, "64 MiB came back altered");
+    // What the server held at any moment: the handler's inbox, the one chunk the handler is
+    // waiting to pass on, the adapter's inbox (64 chunks by default), one chunk held back by the
+    // adapter and one being written.
+    let bound = (HANDLER_INBOX + 1 + 64 + 2) * CHUNK;
+    let p = h.probe();
+    assert!(p.net.max_in_flight as usize <= bound, "held {} bytes, bound {bound}", p.net.max_in_flight);
+}
+
+#[test]
+fn resets_do_not_disturb_others_and_a_thousand_connections_leave_nothing_behind() {
+    let h = echo_server();
+    let idle = h.wait_for("the server to start", |p| p.components == 2);
+    let fds_before = open_fds();
+    // Steady clients, echoing while others reset mid-transfer.
+    let steady: Vec<_> = (0..4)
+        .map(|c| {
+            let addr = h.addr;
+            std::thread::spawn(move || {
+                let data = pattern(100 + c, 2 << 20);
+                let got = echo(addr, data.clone(), true).expect("steady echo");
+                assert!(got == data, "steady client {c} was disturbed");
+            })
+        })
+        .collect();
+    for i in 0..50 {
+        let s = connect(h.addr);
+        let mut w = s.try_clone().unwrap();
+        w.write_all(&pattern(i, 100_000)).unwrap();
+        let sock = socket2::Socket::from(s);
+        sock.set_linger(Some(Duration::ZERO)).unwrap();
+        drop(sock); // RST
+        drop(w);
+    }
+    for t in steady {
+        t.join().expect("steady client");
+    }
+    for i in 0..1000u32 {
+        let mut s = connect(h.addr);
+        s.write_all(&i.to_be_bytes()).unwrap();
+        let mut back = [0u8; 4];
+        s.read_exact(&mut back).unwrap();
+        assert_eq!(back, i.to_be_bytes());
+    }
+    let p = h.wait_for("every connection to be cleaned up", |p| p.components == idle.components);
+    assert_eq!(p.net.accepted, 4 + 50 + 1000);
+    assert_eq!(p.server_links.len(), idle.server_links.len(), "per-connection links remain: {p:?}");
+    let deadline = std::time::Instant::now() + LIMIT;
+    while open_fds() > fds_before {
+        assert!(std::time::Instant::now() < deadline, "{} fds open, {fds_before} before", open_fds());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn a_panicking_handler_closes_only_its_own_connection() {
+    let h = moody_server();
+    let mut other = connect(h.addr);
+    other.write_all(b"before\n").unwrap();
+    let mut buf = [0u8; 7];
+    other.read_exact(&mut buf).unwrap();
+    let mut victim = connect(h.addr);
+    victim.write_all(b"Panic now").unwrap();
+    let (_, _) = read_to_end(&mut victim); // closed: EOF or reset, but closed
+    h.wait_for("the panic to be counted", |p| p.stats.panicked == 1);
+    other.write_all(b"after\n").unwrap();
+    let mut buf = [0u8; 6];
+    other.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"after\n");
+    assert_eq!(echo(h.addr, b"new client\n".to_vec(), false).unwrap(), b"new client\n");
+}
+
+#[test]
+fn a_handler_that_ends_without_signalling_has_its_socket_closed() {
+    let h = moody_server();
+    let mut s = connect(h.addr);
+    s.write_all(b"Quit").unwrap();
+    let (got, clean) = read_to_end(&mut s);
+    assert_eq!(got, b"bye\n");
+    assert!(clean, "the connection should close with EOF after the handler's last output");
+    h.wait_for("the connection to be cleaned up", |p| p.components == 2);
+    assert_eq!(echo(h.addr, b"still here\n".to_vec(), false).unwrap(), b"still here\n");
+}
+
+/// A handler whose boxes do not fit a connection (it speaks `String`).
+struct Misfit;
+
+impl Component for Misfit {
+    fn boxes(&self) -> &'static [BoxDecl] {
+        const B: &[BoxDecl] = &boxes::standard::<String>();
+        B
+    }
+    async fn main(self, _: Context) -> ComponentResult {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_handler_with_the_wrong_box_types_is_refused_and_only_its_connection_closes() {
+    let flip = Arc::new(Mutex::new(0u32));
+    let f = flip.clone();
+    let h = Harness::start(move || {
+        // Odd connections get a handler that cannot be wired.
+        let s = ServerCore::new(any_addr(), move |_: &ConnectionInfo| {
+            let mut n = f.lock().unwrap();
+            *n += 1;
+            Either::from(*n % 2 == 0)
+        })
+        .unwrap();
+        let a = s.local_addr();
+        (s, a)
+    });
+    let mut bad = connect(h.addr);
+    let _ = bad.write_all(b"x");
+    let (got, _) = read_to_end(&mut bad);
+    assert!(got.is_empty());
+    assert_eq!(echo(h.addr, b"fine\n".to_vec(), false).unwrap(), b"fine\n");
+    h.wait_for("the refused connection to be cleaned up", |p| p.components == 2);
+}
+
+/// Either an echo handler or a misfit; `boxes` differ per instance.
+enum Either {
+    Echo,
+    Misfit,
+}
+
+impl From<bool> for Either {
+    fn from(good: bool) -> Self {
+        if good {
+            Either::Echo
+        } else {
+            Either::Misfit
+        }
+    }
+}
+
+impl Component for Either {
+    fn boxes(&self) -> &'static [BoxDecl] {
+        match self {
+            Either::Echo => EchoProtocol.boxes(),
+            Either::Misfit => Misfit.boxes(),
+        }
+    }
+    async fn main(self, cx: Context) -> ComponentResult {
+        match self {
+            Either::Echo => EchoProtocol.main(cx).await,
+            Either::Misfit => Misfit.main(cx).await,
+        }
+    }
+}
+
+#[test]
+fn binding_a_port_in_use_is_a_clear_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let err = SimpleServer::new(addr, || EchoProtocol).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AddrInUse);
+    assert!(err.to_string().contains(&addr.to_string()), "{err}");
+    let err = ServerCore::new(addr, |_: &ConnectionInfo| EchoProtocol).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AddrInUse);
+}
+
+/// Sends a 2 MiB banner at once, and finishes it even when told to stop (a message that must
+/// arrive whole), then says it has finished.
+struct Banner;
+
+const BANNER: usize = 2 << 20;
+
+impl Component for Banner {
+    fn boxes(&self) -> &'static [BoxDecl] {
+        BYTES
+    }
+    async fn main(self, cx: Context) -> ComponentResult {
+        let outbox = cx.outbox::<Bytes>("outbox")?;
+        let control = cx.inbox::<Ipc>("control")?;
+        let data = Bytes::from(pattern(99, BANNER));
+        for chunk in data.chunks(16 * 1024) {
+            outbox.send_wait(data.slice_ref(chunk)).await;
+        }
+        let msg = loop {
+            if let Some(m) = control.recv() {
+                if m.is_stop() {
+                    break m;
+                }
+            }
+            cx.pause().await;
+        };
+        cx.outbox::<Ipc>("signal")?.send(msg)?;
+        Ok(())
+    }
+}
+
+#[test]
+fn controlled_shutdown_delivers_data_in_flight_refuses_new_connects_and_signals() {
+    let h = Harness::start(|| {
+        let s = SimpleServer::new(any_addr(), || Banner).unwrap().shutdown_deadline(LIMIT);
+        let a = s.local_addr();
+        (s, a)
+    });
+    let mut client = connect(h.addr);
+    // The banner is being sent; the client has not read a byte of it.
+    h.wait_for("the banner to start flowing", |p| p.net.bytes_written > 0);
+    h.control(Ipc::new(ServerShutdown));
+    // New connections are refused from now on.
+    let deadline = std::time::Instant::now() + LIMIT;
+    loop {
+        match TcpStream::connect_timeout(&h.addr, LIMIT) {
+            Err(e) if e.kind() == ErrorKind::ConnectionRefused => break,
+            Ok(_) | Err(_) => {
+                assert!(std::time::Instant::now() < deadline, "still accepting after shutdown");
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+    }
+    let (got, clean) = read_to_end(&mut client);
+    assert!(got == pattern(99, BANNER), "got {} of {BANNER} bytes", got.len());
+    assert!(clean);
+    let p = h.wait_for("the server to end and signal", |p| p.server_done && !p.signals.is_empty());
+    assert!(p.signals[0].contains("ServerShutdown"), "{:?}", p.signals);
+}
+
+#[test]
+fn controlled_shutdown_closes_what_remains_at_the_deadline() {
+    // A handler that ignores every stop request keeps its connection open until the deadline.
+    struct Stubborn;
+    impl Component for Stubborn {
+        fn boxes(&self) -> &'static [BoxDecl] {
+            BYTES
+        }
+        async fn main(self, cx: Context) -> ComponentResult {
+            loop {
+                cx.pause().await;
+            }
+        }
+    }
+    let h = Harness::start(|| {
+        let s =
+            SimpleServer::new(any_addr(), || Stubborn).unwrap().shutdown_deadline(Duration::from_millis(200));
+        let a = s.local_addr();
+        (s, a)
+    });
+    let mut client = connect(h.addr);
+    h.wait_for("the connection", |p| p.components == 4);
+    h.control(Ipc::shutdown_microprocess());
+    let _ = read_to_end(&mut client);
+    let p = h.wait_for("the server to end", |p| p.server_done && p.components == 0);
+    assert_eq!(p.signals.len(), 1);
+}
+
+#[test]
+fn server_core_hands_the_factory_the_four_values() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s2 = seen.clone();
+    let h = Harness::start(move || {
+        let s = ServerCore::new(any_addr(), move |info: &ConnectionInfo| {
+            s2.lock().unwrap().push(*info);
+            EchoProtocol
+        })
+        .unwrap();
+        let a = s.local_addr();
+        (s, a)
+    });
+    let c = connect(h.addr);
+    let mut w = c.try_clone().unwrap();
+    w.write_all(b"x").unwrap();
+    let mut r = c.try_clone().unwrap();
+    r.read_exact(&mut [0u8; 1]).unwrap();
+    let info = seen.lock().unwrap()[0];
+    let client_end = c.local_addr().unwrap();
+    assert_eq!((info.peer_ip(), info.peer_port()), (client_end.ip(), client_end.port()));
+    assert_eq!((info.local_ip(), info.local_port()), (h.addr.ip(), h.addr.port()));
+    c.shutdown(Shutdown::Both).unwrap();
+}
+
+#[test]
+fn simple_server_factory_takes_no_arguments() {
+    let made = Arc::new(Mutex::new(0));
+    let m = made.clone();
+    let h = Harness::start(move || {
+        let s = SimpleServer::new(any_addr(), move || {
+            *m.lock().unwrap() += 1;
+            EchoProtocol
+        })
+        .unwrap();
+        let a = s.local_addr();
+        (s, a)
+    });
+    for _ in 0..3 {
+        assert_eq!(echo(h.addr, b"ping".to_vec(), false).unwrap(), b"ping");
+    }
+    assert_eq!(*made.lock().unwrap(), 3);
+}
+
+/// Echoes, and stops the whole server when it reads "STOP" — it declares `serversignal`.
+struct Stopper;
+
+impl Component for Stopper {
+    fn boxes(&self) -> &'static [BoxDecl] {
+        const B: &[BoxDecl] = &[
+            BoxDecl::inbox::<Bytes>("inbox"),
+            BoxDecl::inbox::<Ipc>("control"),
+            BoxDecl::outbox::<Bytes>("outbox"),
+            BoxDecl::outbox::<Ipc>("signal"),
+            BoxDecl::outbox::<Ipc>("serversignal"),
+        ];
+        B
+    }
+    async fn main(self, cx: Context) -> ComponentResult {
+        let inbox = cx.inbox::<Bytes>("inbox")?;
+        let control = cx.inbox::<Ipc>("control")?;
+        let outbox = cx.outbox::<Bytes>("outbox")?;
+        loop {
+            while let Some(d) = inbox.recv() {
+                if d.starts_with(b"STOP") {
+                    cx.outbox::<Ipc>("serversignal")?.send(Ipc::new(ServerShutdown))?;
+                }
+                outbox.send_wait(d).await;
+            }
+            if let Some(m) = control.recv() {
+                if m.is_stop() {
+                    cx.outbox::<Ipc>("signal")?.send(m)?;
+                    return Ok(());
+                }
+            }
+            cx.pause().await;
+        }
+    }
+}
+
+/// `(source box, sink box)` pairs of a probe's links, with component names reduced to their type.
+fn link_shapes(links: &[String]) -> Vec<String> {
+    let mut v: Vec<String> = links
+        .iter()
+        .map(|l| {
+            // Link( source:[Type_12,box], sink:[Type_13,box] )
+            l.replace(|c: char| c.is_ascii_digit(), "")
+                .replace("protocolHandlerShutdownSignal", "PH")
+                .replace("connectedSocketShutdownSignal", "CS")
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn the_wiring_table_is_made_link_by_link_and_removed_on_close() {
+    let h = Harness::start(|| {
+        let s = SimpleServer::new(any_addr(), || Stopper).unwrap();
+        let a = s.local_addr();
+        (s, a)
+    });
+    let idle = h.wait_for("the server to start", |p| p.components == 2);
+    let mut c = connect(h.addr);
+    c.write_all(b"hi").unwrap();
+    c.read_exact(&mut [0u8; 2]).unwrap();
+    let p = h.wait_for("the probe to see the connection", |p| p.server_links.len() > idle.server_links.len());
+    let expected = [
+        "Link( source:[ConnectedSocketAdapter_,outbox], sink:[Stopper_,inbox] )",
+        "Link( source:[ConnectedSocketAdapter_,signal], sink:[Stopper_,control] )",
+        "Link( source:[SimpleServer_,CS], sink:[ConnectedSocketAdapter_,control] )",
+        "Link( source:[SimpleServer_,PH], sink:[Stopper_,control] )",
+        "Link( source:[SimpleServer_,_serversignal], sink:[TcpServer_,control] )",
+        "Link( source:[Stopper_,outbox], sink:[ConnectedSocketAdapter_,inbox] )",
+        "Link( source:[Stopper_,serversignal], sink:[SimpleServer_,control] )",
+        "Link( source:[Stopper_,signal], sink:[ConnectedSocketAdapter_,control] )",
+        "Link( source:[TcpServer_,protocolHandlerSignal], sink:[SimpleServer_,_socketactivity] )",
+    ];
+    assert_eq!(link_shapes(&p.server_links), expected);
+    drop(c);
+    let p = h.wait_for("the connection to be cleaned up", |p| p.components == idle.components);
+    assert_eq!(link_shapes(&p.server_links), link_shapes(&idle.server_links));
+    // And the handler's serversignal stops the whole server.
+    let mut c = connect(h.addr);
+    c.write_all(b"STOP").unwrap();
+    let _ = read_to_end(&mut c);
+    h.wait_for("the server to end", |p| p.server_done);
+}
