@@ -341,6 +341,15 @@ pub(crate) trait AnyNode {
     fn kill(&self) -> usize;
     fn add_source(self: Rc<Self>, src: Rc<dyn AnyNode>) -> Result<(), LinkError>;
     fn remove_source(self: Rc<Self>, src: Rc<dyn AnyNode>);
+    /// A new, unlinked box carrying this box's message type, owned by `owner` (for
+    /// `Context::add_inbox_like`, which copies a box's type without naming it).
+    fn make_sibling(
+        &self,
+        owner: &Weak<Task>,
+        owner_id: ComponentId,
+        name: Cow<'static, str>,
+        direction: Direction,
+    ) -> Rc<dyn AnyNode>;
 }
 
 pub(crate) fn box_name_of(owner: &Weak<Task>, id: ComponentId, dir: Direction, name: &str) -> BoxName {
@@ -471,6 +480,16 @@ impl<T: 'static> AnyNode for BoxNode<T> {
         src.propagate(&src.local.clone());
         Self::refresh_producers(&self);
         Self::refresh_producers(&src);
+    }
+
+    fn make_sibling(
+        &self,
+        owner: &Weak<Task>,
+        owner_id: ComponentId,
+        name: Cow<'static, str>,
+        direction: Direction,
+    ) -> Rc<dyn AnyNode> {
+        make_node::<T>(owner, owner_id, name, direction)
     }
 }
 

@@ -5,10 +5,10 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::time::{Duration, Instant};
 
-use crate::boxes::{make_node, BoxNode, Inbox, Outbox};
+use crate::boxes::{make_node, AnyNode, BoxNode, Inbox, Outbox};
 use crate::component::{Component, ComponentId, ComponentRef};
 use crate::error::{BoxError, Direction, LinkError, SendError};
 use crate::linkage::{LinkOptions, Linkage};
@@ -167,7 +167,46 @@ impl Context {
         self.add_box::<T>(Direction::Outbox, base)
     }
 
+    /// Adds an inbox carrying the same message type as `like`'s inbox, without naming that
+    /// type; naming as [`add_inbox`](Self::add_inbox). For chassis that give themselves a box
+    /// to pass a child's inbox through (Graphline), where only the child knows its types.
+    ///
+    /// # Errors
+    /// [`BoxError::UnknownBox`] if `like` has no such inbox; nothing is added.
+    pub fn add_inbox_like(&self, base: &str, like: (&ComponentRef, &str)) -> Result<String, BoxError> {
+        self.add_box_like(Direction::Inbox, base, like)
+    }
+
+    /// Adds an outbox carrying the same message type as `like`'s outbox; see
+    /// [`add_inbox_like`](Self::add_inbox_like).
+    ///
+    /// # Errors
+    /// [`BoxError::UnknownBox`] if `like` has no such outbox; nothing is added.
+    pub fn add_outbox_like(&self, base: &str, like: (&ComponentRef, &str)) -> Result<String, BoxError> {
+        self.add_box_like(Direction::Outbox, base, like)
+    }
+
+    fn add_box_like(
+        &self,
+        dir: Direction,
+        base: &str,
+        like: (&ComponentRef, &str),
+    ) -> Result<String, BoxError> {
+        let model = like.0.task.lookup(dir, like.1)?;
+        Ok(self.add_box_with(dir, base, |owner, id, name| model.make_sibling(owner, id, name, dir)))
+    }
+
     fn add_box<T: 'static>(&self, dir: Direction, base: &str) -> String {
+        self.add_box_with(dir, base, |owner, id, name| make_node::<T>(owner, id, name, dir))
+    }
+
+    /// Adds a box made by `make` under the first free name starting with `base`.
+    fn add_box_with(
+        &self,
+        dir: Direction,
+        base: &str,
+        make: impl FnOnce(&Weak<Task>, ComponentId, Cow<'static, str>) -> Rc<dyn AnyNode>,
+    ) -> String {
         let taken = self.task.box_names(dir);
         let mut name = base.to_owned();
         let mut n = 0u64;
@@ -175,7 +214,7 @@ impl Context {
             n += 1;
             name = format!("{base}{n}");
         }
-        let node = make_node::<T>(&self.task.me, self.task.id, Cow::Owned(name.clone()), dir);
+        let node = make(&self.task.me, self.task.id, Cow::Owned(name.clone()));
         self.task.boxes.borrow_mut().dynamic.push(DynBox { name: name.clone(), node });
         name
     }
