@@ -17,9 +17,36 @@
 //! # Layout
 //! - [`connected_server`]: `ServerCore`, `SimpleServer` and their wiring.
 //! - [`protocols`]: small ready-made protocol handlers.
+//! - [`pipeline`](mod@pipeline): `Pipeline` and [`pipeline!`], children wired in a chain.
+//! - [`graphline`](mod@graphline): `Graphline` and [`graphline!`], named children wired by a linkage table.
+//! - [`child`]: `Child`, a chassis's not-yet-created child, and `WiringError`.
+//! - [`carousel`]: `Carousel`, one child at a time, replaced on request.
+//! - [`seq`]: `Seq`, components run one after another.
+//! - [`splitter`]: `Splitter`, a copy of each message to every sink.
+//! - [`backplane`]: `Backplane`, `PublishTo`, `SubscribeTo`: named publish/subscribe buses.
+//! - [`components`]: `ConsoleReader`, `ConsoleEchoer`, `Map`: small everyday components.
+//! - [`docs`]: the guide, the Axon-name table, the guarantees and the cookbook (every code block
+//!   in them is compiled and run as a test).
 
+pub mod backplane;
+pub mod carousel;
+pub mod child;
+pub mod components;
 pub mod connected_server;
+pub mod docs;
+pub mod graphline;
+pub mod pipeline;
 pub mod protocols;
+pub mod seq;
+pub mod splitter;
 
+pub use backplane::{Backplane, BackplaneError, PublishTo, SubscribeTo};
+pub use carousel::{Carousel, NextRequest};
+pub use child::{Child, WiringError};
+pub use components::{ConsoleEchoer, ConsoleReader, Map, PureTransformer};
 pub use connected_server::{ConnectionInfo, ProtocolFactory, ServerCore, SimpleServer};
+pub use graphline::Graphline;
+pub use pipeline::Pipeline;
 pub use protocols::EchoProtocol;
+pub use seq::{Seq, SeqItem};
+pub use splitter::{DropCounter, Sink, Splitter, SplitterConfig, SplitterStats};
