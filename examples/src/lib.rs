@@ -1,6 +1,8 @@
 //! Shared pieces of the kamaelia-rs examples: command-line parsing and a component that turns
 //! SIGINT/SIGTERM into a controlled shutdown.
 
+pub mod chat;
+
 use std::net::SocketAddr;
 
 use axon_core::ipc::Ipc;
