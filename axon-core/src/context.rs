@@ -330,10 +330,7 @@ impl Context {
         to: (&ComponentRef, &str),
         opts: LinkOptions,
     ) -> Result<Linkage, LinkError> {
-        let rec = crate::linkage::make(from, to, opts)?;
-        let l = rec.linkage.clone();
-        self.task.with_extras(|e| e.postoffice.register(rec));
-        Ok(l)
+        crate::linkage::link_into(from, to, opts, |rec| self.task.with_extras(|e| e.postoffice.register(rec)))
     }
 
     /// Removes a linkage this component made (Axon's `unlink(thelinkage=...)`).
@@ -342,14 +339,7 @@ impl Context {
     /// [`LinkError::NotOwner`] if this component did not make it; nothing changes (Axon
     /// ignored it silently).
     pub fn unlink(&self, linkage: &Linkage) -> Result<(), LinkError> {
-        let rec = self.task.with_extras(|e| e.postoffice.take(linkage));
-        match rec {
-            Some(r) => {
-                r.undo();
-                Ok(())
-            }
-            None => Err(LinkError::NotOwner(linkage.to_string())),
-        }
+        crate::linkage::unlink_from(linkage, |l| self.task.with_extras(|e| e.postoffice.take(l)))
     }
 
     /// Removes every linkage this component made that touches `component` (Axon's

@@ -187,3 +187,31 @@ pub(crate) fn make(
     }
     Ok(LinkRecord { linkage: Linkage::new(from, to, opts.passthrough), src, dst })
 }
+
+/// Makes a link and hands its record to `register` (the owner's postoffice).
+pub(crate) fn link_into(
+    from: (&ComponentRef, &str),
+    to: (&ComponentRef, &str),
+    opts: LinkOptions,
+    register: impl FnOnce(LinkRecord),
+) -> Result<Linkage, LinkError> {
+    let rec = make(from, to, opts)?;
+    let l = rec.linkage.clone();
+    register(rec);
+    Ok(l)
+}
+
+/// Removes a linkage whose record `take` finds in the owner's postoffice; the record is taken
+/// out before the link is undone, so no postoffice is borrowed while components are woken.
+pub(crate) fn unlink_from(
+    linkage: &Linkage,
+    take: impl FnOnce(&Linkage) -> Option<LinkRecord>,
+) -> Result<(), LinkError> {
+    match take(linkage) {
+        Some(r) => {
+            r.undo();
+            Ok(())
+        }
+        None => Err(LinkError::NotOwner(linkage.to_string())),
+    }
+}

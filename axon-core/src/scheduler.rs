@@ -785,10 +785,7 @@ impl Scheduler {
         to: (&ComponentRef, &str),
         opts: LinkOptions,
     ) -> Result<Linkage, LinkError> {
-        let rec = crate::linkage::make(from, to, opts)?;
-        let l = rec.linkage.clone();
-        self.shared.root.borrow_mut().register(rec);
-        Ok(l)
+        crate::linkage::link_into(from, to, opts, |rec| self.shared.root.borrow_mut().register(rec))
     }
 
     /// Removes a linkage the scheduler made.
@@ -796,14 +793,7 @@ impl Scheduler {
     /// # Errors
     /// [`LinkError::NotOwner`] if the scheduler did not make it (nothing changes).
     pub fn unlink(&self, linkage: &Linkage) -> Result<(), LinkError> {
-        let rec = self.shared.root.borrow_mut().take(linkage);
-        match rec {
-            Some(r) => {
-                r.undo();
-                Ok(())
-            }
-            None => Err(LinkError::NotOwner(linkage.to_string())),
-        }
+        crate::linkage::unlink_from(linkage, |l| self.shared.root.borrow_mut().take(l))
     }
 
     /// Runs one cycle (see the module docs); returns how many components were polled.

@@ -9,49 +9,21 @@
 //! then, in two or more other terminals, `nc 127.0.0.1 1601` and type. Ctrl-C or SIGTERM shuts
 //! the server down cleanly (exit 0).
 
-use std::io::Write;
 use std::process::ExitCode;
 
-use axon_core::threaded::Threaded;
-use axon_core::Scheduler;
-use kamaelia_examples::{addr_from_args, chat, init_logging, ShutdownOnSignal};
+use kamaelia_examples::chat;
 
 fn main() -> ExitCode {
-    init_logging();
-    let addr = match addr_from_args() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("chat_server: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let server = match chat::server(addr) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("chat_server: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let local = server.local_addr();
-    let signals = match ShutdownOnSignal::new() {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("chat_server: cannot install signal handlers: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let sched = Scheduler::new();
-    let backplane = sched.spawn(chat::backplane());
-    let server = sched.create(server);
-    let on_signal = sched.create(Threaded::new(signals));
-    sched.link((&on_signal, "outbox"), (&server, "control")).expect("both boxes carry Ipc");
-    sched.activate(&server);
-    sched.activate(&on_signal);
-    println!("listening on {local}");
-    let _ = std::io::stdout().flush();
-    // Run until the server has shut down, then end the backplane too.
-    sched.run_until(std::time::Duration::MAX, || server.is_finished());
-    backplane.deliver("control", axon_core::ipc::Ipc::shutdown_microprocess()).ok();
-    sched.run();
-    ExitCode::SUCCESS
+    kamaelia_examples::serve(
+        "chat_server",
+        |addr| {
+            let server = chat::server(addr)?;
+            let local = server.local_addr();
+            Ok((server, local))
+        },
+        // The backplane the connections publish to and subscribe to comes first.
+        |sched| {
+            sched.spawn(chat::backplane());
+        },
+    )
 }

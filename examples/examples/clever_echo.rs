@@ -11,14 +11,11 @@
 //! ```
 //! and everything typed comes back. Ctrl-C or SIGTERM shuts it down cleanly (exit 0).
 
-use std::io::Write;
 use std::process::ExitCode;
 
-use axon_core::threaded::Threaded;
-use axon_core::{boxes, BoxDecl, Component, ComponentResult, Context, Scheduler};
+use axon_core::{boxes, BoxDecl, Component, ComponentResult, Context};
 use bytes::Bytes;
 use kamaelia_chassis::{ConnectionInfo, EchoProtocol, ServerCore};
-use kamaelia_examples::{addr_from_args, init_logging, ShutdownOnSignal};
 
 /// Sends the greeting, then behaves as [`EchoProtocol`].
 struct CleverEchoProtocol {
@@ -45,37 +42,13 @@ impl Component for CleverEchoProtocol {
 }
 
 fn main() -> ExitCode {
-    init_logging();
-    let addr = match addr_from_args() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("clever_echo: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let server = match ServerCore::new(addr, |info: &ConnectionInfo| CleverEchoProtocol { info: *info }) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("clever_echo: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let local = server.local_addr();
-    let signals = match ShutdownOnSignal::new() {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("clever_echo: cannot install signal handlers: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let sched = Scheduler::new();
-    let server = sched.create(server);
-    let on_signal = sched.create(Threaded::new(signals));
-    sched.link((&on_signal, "outbox"), (&server, "control")).expect("both boxes carry Ipc");
-    sched.activate(&server);
-    sched.activate(&on_signal);
-    println!("listening on {local}");
-    let _ = std::io::stdout().flush();
-    sched.run();
-    ExitCode::SUCCESS
+    kamaelia_examples::serve(
+        "clever_echo",
+        |addr| {
+            let server = ServerCore::new(addr, |info: &ConnectionInfo| CleverEchoProtocol { info: *info })?;
+            let local = server.local_addr();
+            Ok((server, local))
+        },
+        |_| {},
+    )
 }

@@ -3,11 +3,13 @@
 
 pub mod chat;
 
+use std::io::Write;
 use std::net::SocketAddr;
+use std::process::ExitCode;
 
 use axon_core::ipc::Ipc;
-use axon_core::threaded::{self, ThreadContext, ThreadedComponent};
-use axon_core::{BoxDecl, ComponentResult};
+use axon_core::threaded::{self, ThreadContext, Threaded, ThreadedComponent};
+use axon_core::{BoxDecl, Component, ComponentResult, Scheduler};
 use kamaelia_net::ipc::ServerShutdown;
 
 /// The address the example servers listen on unless told otherwise (Kamaelia's default port).
@@ -71,4 +73,47 @@ pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// Runs an example server: reads `--addr`, makes the server with `make` (which binds and
+/// returns the server and the address it is bound to), lets `setup` add anything else the
+/// server needs to the scheduler, prints `listening on <addr>` (flushed), and runs until the
+/// server has shut down — on SIGINT or SIGTERM, through its controlled shutdown. Whatever else
+/// is still running then is stopped, and the process exits 0.
+pub fn serve<S: Component>(
+    name: &str,
+    make: impl FnOnce(SocketAddr) -> std::io::Result<(S, SocketAddr)>,
+    setup: impl FnOnce(&Scheduler),
+) -> ExitCode {
+    init_logging();
+    let fail = |what: String, code: ExitCode| {
+        eprintln!("{name}: {what}");
+        code
+    };
+    let addr = match addr_from_args() {
+        Ok(a) => a,
+        Err(e) => return fail(e, ExitCode::from(2)),
+    };
+    let (server, local) = match make(addr) {
+        Ok(s) => s,
+        Err(e) => return fail(e.to_string(), ExitCode::FAILURE),
+    };
+    let signals = match ShutdownOnSignal::new() {
+        Ok(s) => s,
+        Err(e) => return fail(format!("cannot install signal handlers: {e}"), ExitCode::FAILURE),
+    };
+    let sched = Scheduler::new();
+    setup(&sched);
+    let server = sched.create(server);
+    let on_signal = sched.create(Threaded::new(signals));
+    if let Err(e) = sched.link((&on_signal, "outbox"), (&server, "control")) {
+        return fail(e.to_string(), ExitCode::FAILURE);
+    }
+    sched.activate(&server);
+    sched.activate(&on_signal);
+    println!("listening on {local}");
+    let _ = std::io::stdout().flush();
+    sched.run_until(std::time::Duration::MAX, || server.is_finished());
+    sched.stop();
+    ExitCode::SUCCESS
 }
