@@ -1,0 +1,3 @@
+//! Code shared by the benches (and, through a `#[path]` module, the `pipeline_bench` example).
+
+pub mod pipeline;
