@@ -192,8 +192,14 @@ pub(crate) struct Storage<T> {
     capacity: Cell<usize>,
     /// The component woken when a message is appended (rule 1).
     owner: Weak<Task>,
-    /// The components woken when a message is collected (rule 2).
+    /// The components woken when a message is collected (rule 2), one entry per outbox
+    /// feeding this storage.
     producers: RefCell<Vec<Weak<Task>>>,
+    /// Whether a collection wakes `producers` (Axon's rule 2; on unless the owner turns it off).
+    notify_producers: Cell<bool>,
+    /// Components waiting for room (in `send_wait`), woken by the next collection whatever
+    /// `notify_producers` says.
+    waiters: RefCell<Vec<Weak<Task>>>,
     /// Set when the owner has ended: appends are refused from then on.
     dead: Cell<bool>,
 }
@@ -210,6 +216,8 @@ impl<T> Storage<T> {
             capacity: Cell::new(usize::MAX),
             owner,
             producers: RefCell::new(Vec::new()),
+            notify_producers: Cell::new(true),
+            waiters: RefCell::new(Vec::new()),
             dead: Cell::new(false),
         }
     }
@@ -235,12 +243,22 @@ impl<T> Storage<T> {
     #[inline]
     pub(crate) fn pop(&self) -> Option<T> {
         let msg = self.queue.borrow_mut().pop_front()?;
-        for p in self.producers.borrow().iter() {
-            if let Some(t) = p.upgrade() {
-                t.wake();
-            }
+        if self.notify_producers.get() {
+            wake_all(&self.producers.borrow());
+        }
+        if !self.waiters.borrow().is_empty() {
+            wake_all(&std::mem::take(&mut *self.waiters.borrow_mut()));
         }
         Some(msg)
+    }
+
+    /// Makes the current component (or, outside a step, `fallback`) a waiter for room.
+    pub(crate) fn add_waiter(&self, fallback: &Weak<Task>) {
+        let me = crate::scheduler::current_task(fallback).unwrap_or_else(|| fallback.clone());
+        let mut waiters = self.waiters.borrow_mut();
+        if !waiters.iter().any(|w| w.ptr_eq(&me)) {
+            waiters.push(me);
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -260,6 +278,14 @@ impl<T> Storage<T> {
 
     pub(crate) fn is_dead(&self) -> bool {
         self.dead.get()
+    }
+}
+
+fn wake_all(tasks: &[Weak<Task>]) {
+    for t in tasks {
+        if let Some(t) = t.upgrade() {
+            t.wake();
+        }
     }
 }
 
@@ -304,25 +330,25 @@ impl<T: 'static> BoxNode<T> {
         }
     }
 
+    /// The owners of every outbox in the tree feeding this node (this node included), one
+    /// entry per outbox: Axon's wake-on-collection callbacks that this subtree contributes.
     fn collect_producers(&self, out: &mut Vec<Weak<Task>>) {
-        if self.direction == Direction::Outbox && !out.iter().any(|w| w.ptr_eq(&self.owner)) {
+        if self.direction == Direction::Outbox {
             out.push(self.owner.clone());
         }
-        self.sources.borrow_mut().retain(|w| w.strong_count() > 0);
         let sources: Vec<_> = self.sources.borrow().iter().filter_map(Weak::upgrade).collect();
         for s in sources {
             s.collect_producers(out);
         }
     }
 
-    /// Recomputes the producer list of the storage at the end of `node`'s chain.
-    fn refresh_producers(node: &Rc<Self>) {
-        let end = node.end();
-        if let Some(storage) = &end.local {
-            let mut producers = Vec::new();
-            end.collect_producers(&mut producers);
-            *storage.producers.borrow_mut() = producers;
-        }
+    /// The producers `src`'s subtree contributes, which follow it when it is linked or
+    /// unlinked. Computed from the subtree only, so linking one more source into a box fed by
+    /// thousands costs nothing in the thousands.
+    fn subtree_producers(src: &Rc<Self>) -> Vec<Weak<Task>> {
+        let mut v = Vec::new();
+        src.collect_producers(&mut v);
+        v
     }
 }
 
@@ -332,7 +358,6 @@ pub(crate) trait AnyNode {
     fn as_any_rc(self: Rc<Self>) -> Rc<dyn Any>;
     fn msg_type(&self) -> TypeId;
     fn msg_type_name(&self) -> &'static str;
-    fn direction(&self) -> Direction;
     fn box_name(&self) -> BoxName;
     fn is_linked(&self) -> bool;
     fn local_len(&self) -> usize;
@@ -377,10 +402,6 @@ impl<T: 'static> AnyNode for BoxNode<T> {
         std::any::type_name::<T>()
     }
 
-    fn direction(&self) -> Direction {
-        self.direction
-    }
-
     fn box_name(&self) -> BoxName {
         box_name_of(&self.owner, self.owner_id, self.direction, &self.name)
     }
@@ -408,11 +429,8 @@ impl<T: 'static> AnyNode for BoxNode<T> {
                 drop(dropped);
                 // Producers waiting for room must not wait for ever: wake them, and their next
                 // send is dropped (and counted) instead.
-                for p in s.producers.borrow().iter() {
-                    if let Some(t) = p.upgrade() {
-                        t.wake();
-                    }
-                }
+                wake_all(&s.producers.borrow());
+                wake_all(&std::mem::take(&mut *s.waiters.borrow_mut()));
                 n
             }
             None => 0,
@@ -465,7 +483,11 @@ impl<T: 'static> AnyNode for BoxNode<T> {
             }
         }
         src.propagate(&sink);
-        Self::refresh_producers(&self);
+        // The source's producers now feed the end of this chain (reference §1.3 rule 2).
+        let moved = Self::subtree_producers(&src);
+        if let Some(storage) = &self.end().local {
+            storage.producers.borrow_mut().extend(moved);
+        }
         Ok(())
     }
 
@@ -475,11 +497,23 @@ impl<T: 'static> AnyNode for BoxNode<T> {
         if !is_ours {
             return;
         }
+        let moved = Self::subtree_producers(&src);
+        if let Some(storage) = &self.end().local {
+            // One entry per outbox was added for the subtree; take one per outbox away.
+            let mut producers = storage.producers.borrow_mut();
+            for w in &moved {
+                if let Some(i) = producers.iter().position(|p| p.ptr_eq(w)) {
+                    producers.swap_remove(i);
+                }
+            }
+        }
         self.sources.borrow_mut().retain(|w| !std::ptr::eq(w.as_ptr(), Rc::as_ptr(&src)));
         *src.target.borrow_mut() = None;
         src.propagate(&src.local.clone());
-        Self::refresh_producers(&self);
-        Self::refresh_producers(&src);
+        // The source is the end of its own chain again: its storage hears its producers.
+        if let Some(storage) = &src.local {
+            *storage.producers.borrow_mut() = moved;
+        }
     }
 
     fn make_sibling(
@@ -558,6 +592,17 @@ impl<T: 'static> Inbox<T> {
         self.node.local.as_ref().and_then(|s| s.capacity())
     }
 
+    /// Whether taking a message from this box wakes every component whose outbox feeds it
+    /// (Axon's wake rule 2, on by default). Turn it off for an unbounded box fed by many
+    /// components that never wait on it — a server's feedback box fed by every connection, say —
+    /// where each collection would otherwise wake them all for nothing. Components waiting for
+    /// room with [`Outbox::send_wait`] are woken either way.
+    pub fn set_notify_producers(&self, on: bool) {
+        if let Some(s) = &self.node.local {
+            s.notify_producers.set(on);
+        }
+    }
+
     /// Sets or clears the size limit (Axon's `setInboxSize`).
     #[doc(alias = "setInboxSize")]
     pub fn set_size(&self, size: Option<usize>) {
@@ -618,8 +663,8 @@ impl<T: 'static> Outbox<T> {
         }
     }
 
-    /// Delivers `msg`, waiting while the destination is full. Await it from the component that
-    /// owns this outbox: the wake that ends the wait goes to the outbox's owner. The component pauses and is woken
+    /// Delivers `msg`, waiting while the destination is full. The waiting component is woken by
+    /// the consumer's next collection. The component pauses and is woken
     /// when the consumer takes a message (reference §1.3 rule 2); nothing busy-waits. Several
     /// producers waiting on one box are all woken and all complete.
     pub async fn send_wait(&self, msg: T) {
@@ -629,7 +674,16 @@ impl<T: 'static> Outbox<T> {
                 Ok(()) => return,
                 Err(e) => msg = e.message,
             }
+            self.wait_for_room();
             crate::scheduler::pause_current(&self.node.owner).await;
+        }
+    }
+
+    /// Asks to be woken by the destination's next collection (the component running now, or
+    /// else this outbox's owner).
+    pub(crate) fn wait_for_room(&self) {
+        if let Some(storage) = self.node.sink.borrow().as_ref() {
+            storage.add_waiter(&self.node.owner);
         }
     }
 

@@ -13,7 +13,7 @@ use crate::component::{Component, ComponentId, ComponentRef};
 use crate::error::{BoxError, Direction, LinkError, SendError};
 use crate::linkage::{LinkOptions, Linkage};
 use crate::scheduler::{self, Intent, LocalWaker, Stats, WakeHandle};
-use crate::task::{DynBox, Slot, Task};
+use crate::task::{Slot, Task};
 use crate::tracker::Tracker;
 
 pub(crate) fn typed_node<T: 'static>(
@@ -207,15 +207,14 @@ impl Context {
         base: &str,
         make: impl FnOnce(&Weak<Task>, ComponentId, Cow<'static, str>) -> Rc<dyn AnyNode>,
     ) -> String {
-        let taken = self.task.box_names(dir);
+        let mut table = self.task.boxes.borrow_mut();
         let mut name = base.to_owned();
-        let mut n = 0u64;
-        while taken.contains(&name) {
-            n += 1;
-            name = format!("{base}{n}");
+        while table.is_taken(self.task.decls, dir, &name) {
+            table.next_suffix += 1;
+            name = format!("{base}{}", table.next_suffix);
         }
         let node = make(&self.task.me, self.task.id, Cow::Owned(name.clone()));
-        self.task.boxes.borrow_mut().dynamic.push(DynBox { name: name.clone(), node });
+        table.insert_dynamic(dir, name.clone(), node);
         name
     }
 
@@ -245,8 +244,7 @@ impl Context {
         }
         node.kill();
         let mut table = self.task.boxes.borrow_mut();
-        if let Some(i) = table.dynamic.iter().position(|b| b.node.direction() == dir && b.name == name) {
-            table.dynamic.remove(i);
+        if table.dynamic.remove(&(dir, name.to_owned())).is_some() {
             return Ok(());
         }
         if let Some(i) = self.task.decls.iter().position(|d| d.direction() == dir && d.name() == name) {

@@ -1,40 +1,77 @@
 //! The postoffice (`Axon.Postoffice`): the linkages one component (or the scheduler itself)
 //! made. Linkages belong to their creator: only it removes them, and they are all removed when
 //! it ends.
+//!
+//! A server's postoffice holds several linkages per connection, and one connection's are
+//! removed whenever it closes, so records are indexed by linkage and by component: removing a
+//! linkage, or every linkage touching one component, costs nothing in the number of others.
+
+use std::collections::HashMap;
 
 use crate::component::ComponentId;
 use crate::linkage::{LinkRecord, Linkage};
 
 #[derive(Default)]
 pub(crate) struct Postoffice {
-    links: Vec<LinkRecord>,
+    /// Every record, by linkage id.
+    links: HashMap<u64, LinkRecord>,
+    /// The linkage ids touching each component (at either end).
+    by_component: HashMap<ComponentId, Vec<u64>>,
 }
 
 impl Postoffice {
     pub(crate) fn register(&mut self, rec: LinkRecord) {
-        self.links.push(rec);
+        let id = rec.linkage.id;
+        for c in [rec.linkage.source.0, rec.linkage.sink.0] {
+            let ids = self.by_component.entry(c).or_default();
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        self.links.insert(id, rec);
+    }
+
+    fn forget(&mut self, rec: &LinkRecord) {
+        for c in [rec.linkage.source.0, rec.linkage.sink.0] {
+            if let Some(ids) = self.by_component.get_mut(&c) {
+                ids.retain(|i| *i != rec.linkage.id);
+                if ids.is_empty() {
+                    self.by_component.remove(&c);
+                }
+            }
+        }
     }
 
     /// Takes the record of `linkage` out, if this postoffice holds it.
     pub(crate) fn take(&mut self, linkage: &Linkage) -> Option<LinkRecord> {
-        let i = self.links.iter().position(|r| r.linkage.id == linkage.id)?;
-        Some(self.links.remove(i))
+        let rec = self.links.remove(&linkage.id)?;
+        self.forget(&rec);
+        Some(rec)
     }
 
-    /// Takes out every record with `id` at either end.
+    /// Takes out every record with `id` at either end, oldest first.
     pub(crate) fn take_component(&mut self, id: ComponentId) -> Vec<LinkRecord> {
-        let (gone, kept) = std::mem::take(&mut self.links)
-            .into_iter()
-            .partition(|r| r.linkage.source.0 == id || r.linkage.sink.0 == id);
-        self.links = kept;
-        gone
+        let mut ids = self.by_component.remove(&id).unwrap_or_default();
+        ids.sort_unstable();
+        let recs: Vec<_> = ids.into_iter().filter_map(|i| self.links.remove(&i)).collect();
+        for r in &recs {
+            self.forget(r);
+        }
+        recs
     }
 
+    /// Takes out every record, oldest first.
     pub(crate) fn take_all(&mut self) -> Vec<LinkRecord> {
-        std::mem::take(&mut self.links)
+        self.by_component.clear();
+        let mut recs: Vec<_> = self.links.drain().map(|(_, r)| r).collect();
+        recs.sort_unstable_by_key(|r| r.linkage.id);
+        recs
     }
 
+    /// The linkages held, oldest first.
     pub(crate) fn linkages(&self) -> Vec<Linkage> {
-        self.links.iter().map(|r| r.linkage.clone()).collect()
+        let mut v: Vec<_> = self.links.values().map(|r| r.linkage.clone()).collect();
+        v.sort_unstable_by_key(|l| l.id);
+        v
     }
 }

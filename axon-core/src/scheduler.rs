@@ -505,6 +505,15 @@ pub(crate) fn wake_handle(task: &Rc<Task>) -> Option<WakeHandle> {
     }
 }
 
+/// The component being polled on `owner`'s scheduler, if one is.
+pub(crate) fn current_task(owner: &Weak<Task>) -> Option<Weak<Task>> {
+    let shared = owner.upgrade()?.shared.clone();
+    let key = shared.current.get();
+    let tasks = shared.tasks.borrow();
+    let t = tasks.get(key)?;
+    (t.state.get() == State::Running || t.state.get() == State::RunningWoken).then(|| Rc::downgrade(t))
+}
+
 pub(crate) fn count_drop(owner: &Weak<Task>, dead: bool) {
     if let Some(t) = owner.upgrade() {
         t.shared.bump(|s| {

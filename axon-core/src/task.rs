@@ -17,6 +17,7 @@
 //! poll makes the next pause return at once), never duplicated (a task is queued at most once).
 
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
@@ -59,7 +60,8 @@ pub(crate) enum Slot {
 
 /// A box added at run time (AdaptiveComms).
 pub(crate) struct DynBox {
-    pub(crate) name: String,
+    /// When it was added, so names list in the order boxes were added.
+    pub(crate) seq: u64,
     pub(crate) node: Rc<dyn AnyNode>,
 }
 
@@ -68,7 +70,31 @@ pub(crate) struct BoxTable {
     /// One slot per declaration, once the table is first used (empty until then, so an unused
     /// component allocates nothing for its boxes).
     pub(crate) declared: Vec<Slot>,
-    pub(crate) dynamic: Vec<DynBox>,
+    /// Boxes added at run time, by side and name: a server adds two per connection, so lookups,
+    /// additions and deletions must not scan.
+    pub(crate) dynamic: HashMap<(Direction, String), DynBox>,
+    /// The next number to try as a suffix when a dynamic box's name is taken; only grows, so
+    /// finding a free name takes one or two probes however many boxes there are.
+    pub(crate) next_suffix: u64,
+    /// How many dynamic boxes have been added, ever: the next `DynBox::seq`.
+    pub(crate) added: u64,
+}
+
+impl BoxTable {
+    /// Whether a box of side `dir` is called `name` (declared and not deleted, or added).
+    pub(crate) fn is_taken(&self, decls: &[BoxDecl], dir: Direction, name: &str) -> bool {
+        let declared = decls.iter().enumerate().any(|(i, d)| {
+            d.direction() == dir && d.name() == name && !matches!(self.declared.get(i), Some(Slot::Deleted))
+        });
+        declared || self.dynamic.contains_key(&(dir, name.to_owned()))
+    }
+
+    /// Adds a dynamic box under `name`.
+    pub(crate) fn insert_dynamic(&mut self, dir: Direction, name: String, node: Rc<dyn AnyNode>) {
+        let seq = self.added;
+        self.added += 1;
+        self.dynamic.insert((dir, name), DynBox { seq, node });
+    }
 }
 
 /// What a component has that most components rarely use; allocated on first need.
@@ -169,7 +195,7 @@ impl Task {
                 }
             }
         }
-        if let Some(b) = table.dynamic.iter().find(|b| b.node.direction() == dir && b.name == name) {
+        if let Some(b) = table.dynamic.get(&(dir, name.to_owned())) {
             return Ok(b.node.clone());
         }
         drop(table);
@@ -190,7 +216,14 @@ impl Task {
                 names.push(d.name().to_owned());
             }
         }
-        names.extend(table.dynamic.iter().filter(|b| b.node.direction() == dir).map(|b| b.name.clone()));
+        let mut added: Vec<_> = table
+            .dynamic
+            .iter()
+            .filter(|((d, _), _)| *d == dir)
+            .map(|((_, n), b)| (b.seq, n.clone()))
+            .collect();
+        added.sort_unstable();
+        names.extend(added.into_iter().map(|(_, n)| n));
         names
     }
 
@@ -205,7 +238,7 @@ impl Task {
                 _ => None,
             })
             .collect();
-        v.extend(table.dynamic.iter().map(|b| b.node.clone()));
+        v.extend(table.dynamic.values().map(|b| b.node.clone()));
         v
     }
 }

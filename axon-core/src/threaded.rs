@@ -186,6 +186,7 @@ impl<T: 'static> Pump for OutPump<T> {
             // Take from the channel only when the destination has room, so the buffering a
             // sender sees is exactly the queue plus the destination (as in Axon).
             if self.outbox.is_full() {
+                self.outbox.wait_for_room();
                 return n;
             }
             let msg = match self.held.take() {
