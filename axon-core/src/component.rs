@@ -303,7 +303,7 @@ impl ComponentRef {
 
     /// Its children (Axon's `childComponents`).
     pub fn children(&self) -> Vec<ComponentRef> {
-        self.task.extras.borrow().as_ref().map(|e| e.children.clone()).unwrap_or_default()
+        self.task.extras.borrow().as_ref().map(|e| e.children.list()).unwrap_or_default()
     }
 
     /// A weak handle on the component: it does not keep the component (or its boxes) alive.

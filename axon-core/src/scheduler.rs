@@ -481,8 +481,13 @@ pub(crate) fn finish(task: Rc<Task>, cause: EndCause) {
         }
     }
     for w in watchers {
-        if let Some(t) = w.upgrade() {
-            t.wake();
+        if let Some(parent) = w.upgrade() {
+            parent.with_extras(|e| {
+                if e.children.contains(task.id) {
+                    e.children.ended.push(ComponentRef { task: task.clone() });
+                }
+            });
+            parent.wake();
         }
     }
 }

@@ -97,11 +97,55 @@ impl BoxTable {
     }
 }
 
+/// A component's children: a server has one or two per connection, so adding, removing and
+/// hearing of an ended child must not scan them all.
+#[derive(Default)]
+pub(crate) struct Children {
+    /// Each child, with the order it was added in.
+    by_id: HashMap<ComponentId, (u64, ComponentRef)>,
+    added: u64,
+    /// Children that have ended since the parent last asked (`Context::ended_children`).
+    pub(crate) ended: Vec<ComponentRef>,
+}
+
+impl Children {
+    /// Adds `c`; false if it was a child already.
+    pub(crate) fn add(&mut self, c: &ComponentRef) -> bool {
+        if self.by_id.contains_key(&c.id()) {
+            return false;
+        }
+        self.added += 1;
+        self.by_id.insert(c.id(), (self.added, c.clone()));
+        true
+    }
+
+    pub(crate) fn remove(&mut self, id: ComponentId) {
+        if self.by_id.remove(&id).is_some() {
+            self.ended.retain(|c| c.id() != id);
+        }
+    }
+
+    pub(crate) fn contains(&self, id: ComponentId) -> bool {
+        self.by_id.contains_key(&id)
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+
+    /// The children, in the order they were added.
+    pub(crate) fn list(&self) -> Vec<ComponentRef> {
+        let mut v: Vec<_> = self.by_id.values().cloned().collect();
+        v.sort_unstable_by_key(|(seq, _)| *seq);
+        v.into_iter().map(|(_, c)| c).collect()
+    }
+}
+
 /// What a component has that most components rarely use; allocated on first need.
 #[derive(Default)]
 pub(crate) struct Extras {
     /// Children added with `add_children`.
-    pub(crate) children: Vec<ComponentRef>,
+    pub(crate) children: Children,
     /// Tasks woken when this one ends (parents; Axon's `_callOnCloseDown`).
     pub(crate) watchers: Vec<Weak<Task>>,
     /// The linkages this component made.

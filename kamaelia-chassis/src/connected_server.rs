@@ -268,21 +268,27 @@ impl<F: ProtocolFactory> Component for ServerCore<F> {
         let control = cx.inbox::<Ipc>(CONTROL)?;
         let to_server = cx.outbox::<Ipc>(SERVER_SIGNAL)?;
         let mut conns: HashMap<ComponentId, Conn> = HashMap::new();
+        // Each handler's connection, by the handler's id.
+        let mut by_handler: HashMap<ComponentId, ComponentId> = HashMap::new();
         // The stop message and the deadline, once a shutdown has begun.
         let mut stopping: Option<(Ipc, Instant)> = None;
         loop {
-            let mut had_activity = false;
             while let Some(ev) = activity.recv() {
-                had_activity = true;
                 match ev {
                     SocketActivity::New(n) => {
                         if stopping.is_some() {
                             n.csa.stop();
                         } else {
-                            new_connection(&cx, &mut self.factory, self.handler_inbox, n, &mut conns);
+                            if let Some((csa, handler)) =
+                                new_connection(&cx, &mut self.factory, self.handler_inbox, n, &mut conns)
+                            {
+                                by_handler.insert(handler, csa);
+                            }
                         }
                     }
-                    SocketActivity::Shutdown(s) => closed_connection(&cx, s.csa.id(), &mut conns),
+                    SocketActivity::Shutdown(s) => {
+                        closed_connection(&cx, s.csa.id(), &mut conns, &mut by_handler)
+                    }
                 }
             }
             while let Some(msg) = control.recv() {
@@ -295,22 +301,18 @@ impl<F: ProtocolFactory> Component for ServerCore<F> {
                     stopping = Some((msg, Instant::now() + self.shutdown_deadline));
                 }
             }
-            if !had_activity || stopping.is_some() {
-                // A child ended (that is what woke us without a message). A handler that has
-                // ended (normally, by error, by panic) no longer drives its connection: flush
-                // what it sent and close. An adapter that has ended without its `ShutdownCsa`
-                // reaching us (the TcpServer has gone, in a shutdown) is cleaned up here.
-                let mut gone = Vec::new();
-                for (id, c) in conns.iter_mut() {
-                    if c.csa.is_finished() {
-                        gone.push(*id);
-                    } else if !c.closing && c.handler.is_finished() {
+            // A handler that has ended (normally, by error, by panic) no longer drives its
+            // connection: flush what it sent and close. An adapter that has ended without its
+            // `ShutdownCsa` reaching us (the TcpServer has gone, in a shutdown) is cleaned up.
+            for child in cx.ended_children() {
+                let id = child.id();
+                if conns.contains_key(&id) {
+                    closed_connection(&cx, id, &mut conns, &mut by_handler);
+                } else if let Some(c) = by_handler.get(&id).and_then(|csa| conns.get_mut(csa)) {
+                    if !c.closing {
                         c.closing = true;
                         c.to_csa.send(Ipc::new(ProducerFinished::from_caller(cx.id()))).ok();
                     }
-                }
-                for id in gone {
-                    closed_connection(&cx, id, &mut conns);
                 }
             }
             if let Some((msg, deadline)) = &stopping {
@@ -322,7 +324,7 @@ impl<F: ProtocolFactory> Component for ServerCore<F> {
                             c.handler.stop();
                             c.csa.stop();
                         }
-                        closed_connection(&cx, id, &mut conns);
+                        closed_connection(&cx, id, &mut conns, &mut by_handler);
                     }
                     server.stop();
                 }
@@ -345,7 +347,7 @@ fn new_connection<F: ProtocolFactory>(
     handler_inbox: usize,
     n: NewCsa,
     conns: &mut HashMap<ComponentId, Conn>,
-) {
+) -> Option<(ComponentId, ComponentId)> {
     let info = ConnectionInfo { peer: n.peer, local: n.local };
     let handler = cx.create(factory.make(&info));
     let csa = n.csa;
@@ -370,7 +372,9 @@ fn new_connection<F: ProtocolFactory>(
             cx.add_children(&[csa.clone(), handler.clone()]);
             cx.activate(&csa);
             cx.activate(&handler);
+            let ids = (csa.id(), handler.id());
             conns.insert(csa.id(), Conn { csa, handler, to_handler, to_csa, closing: false });
+            Some(ids)
         }
         (wired, _) => {
             tracing::error!(
@@ -384,12 +388,19 @@ fn new_connection<F: ProtocolFactory>(
             let _ = cx.delete_outbox(&cs);
             csa.stop();
             handler.stop();
+            None
         }
     }
 }
 
-fn closed_connection(cx: &Context, csa: ComponentId, conns: &mut HashMap<ComponentId, Conn>) {
+fn closed_connection(
+    cx: &Context,
+    csa: ComponentId,
+    conns: &mut HashMap<ComponentId, Conn>,
+    by_handler: &mut HashMap<ComponentId, ComponentId>,
+) {
     let Some(c) = conns.remove(&csa) else { return };
+    by_handler.remove(&c.handler.id());
     // Delivery is immediate, so both land before the links go.
     c.to_handler.send(Ipc::new(SocketShutdown::default())).ok();
     c.to_csa.send(Ipc::new(ShutdownMicroprocess::default())).ok();

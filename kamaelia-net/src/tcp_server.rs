@@ -217,6 +217,9 @@ impl Component for TcpServer {
         let reactor = Reactor::try_get(&cx)?;
         let control = cx.inbox::<Ipc>(CONTROL)?;
         let feedback = cx.inbox::<Ipc>(FEEDBACK_FROM_CSA)?;
+        // Every adapter feeds this box and none ever waits on it: taking a message need not
+        // wake them all (Axon's rule 2 would, once per close, for every open connection).
+        feedback.set_notify_producers(false);
         let activity = cx.outbox::<SocketActivity>(PROTOCOL_HANDLER_SIGNAL)?;
         let signal = cx.outbox::<Ipc>(SIGNAL)?;
         let me = cx.me();
@@ -244,10 +247,8 @@ impl Component for TcpServer {
                     gone.push((*id, how.clone().unwrap_or(HowDied::Ended)));
                 }
             }
-            for child in cx.child_components() {
-                if child.is_finished() {
-                    gone.push((child.id(), HowDied::Ended));
-                }
+            for child in cx.ended_children() {
+                gone.push((child.id(), HowDied::Ended));
             }
             for (id, how) in gone {
                 let Some(open) = conns.remove(&id) else { continue };
