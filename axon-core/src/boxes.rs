@@ -202,6 +202,11 @@ pub(crate) struct Storage<T> {
     waiters: RefCell<Vec<Weak<Task>>>,
     /// Set when the owner has ended: appends are refused from then on.
     dead: Cell<bool>,
+    /// The pause epoch (`task::pause_epoch`) at which `owner` was last woken: until some
+    /// component pauses again, waking it again would change nothing, so it is skipped.
+    owner_woken: Cell<u64>,
+    /// The same for `producers`; reset to 0 when the list grows.
+    producers_woken: Cell<u64>,
 }
 
 pub(crate) enum PushError<T> {
@@ -219,6 +224,8 @@ impl<T> Storage<T> {
             notify_producers: Cell::new(true),
             waiters: RefCell::new(Vec::new()),
             dead: Cell::new(false),
+            owner_woken: Cell::new(0),
+            producers_woken: Cell::new(0),
         }
     }
 
@@ -234,17 +241,31 @@ impl<T> Storage<T> {
             }
             q.push_back(msg);
         }
+        let epoch = crate::task::pause_epoch();
+        if self.owner_woken.get() != epoch {
+            self.owner_woken.set(epoch);
+            self.wake_owner();
+        }
+        Ok(())
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn wake_owner(&self) {
         if let Some(owner) = self.owner.upgrade() {
             owner.wake();
         }
-        Ok(())
     }
 
     #[inline]
     pub(crate) fn pop(&self) -> Option<T> {
         let msg = self.queue.borrow_mut().pop_front()?;
         if self.notify_producers.get() {
-            wake_all(&self.producers.borrow());
+            let epoch = crate::task::pause_epoch();
+            if self.producers_woken.get() != epoch {
+                self.producers_woken.set(epoch);
+                wake_all(&self.producers.borrow());
+            }
         }
         if !self.waiters.borrow().is_empty() {
             wake_all(&std::mem::take(&mut *self.waiters.borrow_mut()));
@@ -487,6 +508,7 @@ impl<T: 'static> AnyNode for BoxNode<T> {
         let moved = Self::subtree_producers(&src);
         if let Some(storage) = &self.end().local {
             storage.producers.borrow_mut().extend(moved);
+            storage.producers_woken.set(0);
         }
         Ok(())
     }
@@ -513,6 +535,7 @@ impl<T: 'static> AnyNode for BoxNode<T> {
         // The source is the end of its own chain again: its storage hears its producers.
         if let Some(storage) = &src.local {
             *storage.producers.borrow_mut() = moved;
+            storage.producers_woken.set(0);
         }
     }
 
@@ -644,23 +667,30 @@ impl<T: 'static> Outbox<T> {
     ///
     /// # Errors
     /// [`NoSpaceInBox`] with the message when the destination is bounded and full.
-    #[inline]
+    #[inline(always)]
     pub fn send(&self, msg: T) -> Result<(), NoSpaceInBox<T>> {
         let sink = self.node.sink.borrow();
-        match sink.as_ref() {
-            Some(storage) => match storage.push(msg) {
-                Ok(()) => Ok(()),
-                Err(PushError::Full(message, capacity)) => Err(NoSpaceInBox { message, capacity }),
-                Err(PushError::Dead(_)) => {
-                    crate::scheduler::count_drop(&self.node.owner, true);
-                    Ok(())
-                }
-            },
-            None => {
-                crate::scheduler::count_drop(&self.node.owner, false);
+        let Some(storage) = sink.as_ref() else {
+            drop(sink);
+            self.count_drop(false);
+            return Ok(());
+        };
+        match storage.push(msg) {
+            Ok(()) => Ok(()),
+            Err(PushError::Full(message, capacity)) => Err(NoSpaceInBox { message, capacity }),
+            Err(PushError::Dead(_)) => {
+                drop(sink);
+                self.count_drop(true);
                 Ok(())
             }
         }
+    }
+
+    /// Counts a dropped message; out of line to keep [`send`](Self::send) small enough to inline.
+    #[cold]
+    #[inline(never)]
+    fn count_drop(&self, dead: bool) {
+        crate::scheduler::count_drop(&self.node.owner, dead);
     }
 
     /// Delivers `msg`, waiting while the destination is full. The waiting component is woken by

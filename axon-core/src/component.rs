@@ -214,7 +214,12 @@ impl ComponentRef {
 
     /// How it ended, once it has.
     pub fn end_cause(&self) -> Option<EndCause> {
-        self.task.extras.borrow().as_ref().and_then(|e| e.end.clone())
+        match self.task.end.get() {
+            crate::task::EndKind::NotYet => None,
+            crate::task::EndKind::Finished => Some(EndCause::Finished),
+            crate::task::EndKind::Stopped => Some(EndCause::Stopped),
+            crate::task::EndKind::Detailed => self.task.extras.borrow().as_ref().and_then(|e| e.end.clone()),
+        }
     }
 
     /// Ends the component: the next time the scheduler reaches it, its `main` is dropped

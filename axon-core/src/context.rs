@@ -261,12 +261,12 @@ impl Context {
     /// pause returns at the next cycle without waiting. It may return spuriously; check for work
     /// and pause again, as Axon components do.
     pub async fn pause(&self) {
-        scheduler::pause(&self.task.shared, Intent::Pause).await;
+        scheduler::pause(Intent::Pause).await;
     }
 
     /// Gives up the rest of this step and runs again next cycle (Axon's `yield 1`).
     pub async fn yield_now(&self) {
-        scheduler::pause(&self.task.shared, Intent::Yield).await;
+        scheduler::pause(Intent::Yield).await;
     }
 
     /// Pauses for `duration`. Other wakes do not end the sleep early.
@@ -293,7 +293,7 @@ impl Context {
             std::task::Poll::Ready(())
         })
         .await;
-        scheduler::pause(&self.task.shared, Intent::Pause).await;
+        scheduler::pause(Intent::Pause).await;
         Instant::now() >= deadline
     }
 

@@ -45,7 +45,7 @@ use crate::context::Context;
 use crate::error::LinkError;
 use crate::linkage::{LinkOptions, Linkage};
 use crate::postoffice::Postoffice;
-use crate::task::{Body, State, Task};
+use crate::task::{Body, EndKind, State, Task};
 use crate::tracker::Tracker;
 
 /// What the running component asked for when it returned `Pending`.
@@ -57,6 +57,24 @@ pub(crate) enum Intent {
     Pause,
     /// Run again next cycle.
     Yield,
+}
+
+thread_local! {
+    /// What the component being polled on this thread asked for when it returned `Pending`: set
+    /// by [`Pause`] and [`Sleep`], read by `poll_task` right after the poll. A thread polls one
+    /// component at a time, so one slot per thread is enough, and a pause needs no reference to
+    /// its scheduler.
+    static INTENT: Cell<Intent> = const { Cell::new(Intent::Foreign) };
+}
+
+#[inline]
+fn set_intent(intent: Intent) {
+    INTENT.with(|i| i.set(intent));
+}
+
+#[inline]
+fn intent() -> Intent {
+    INTENT.with(Cell::get)
 }
 
 /// Blocks the scheduler's thread while nothing is runnable. The default parks the thread;
@@ -148,7 +166,6 @@ pub struct Stats {
 pub(crate) struct Shared {
     pub(crate) run_queue: RefCell<VecDeque<Rc<Task>>>,
     tasks: RefCell<Slab<Rc<Task>>>,
-    pub(crate) intent: Cell<Intent>,
     /// The slab key of the task being polled.
     current: Cell<usize>,
     timers: RefCell<BTreeMap<(Instant, u64), (usize, ComponentId)>>,
@@ -330,7 +347,7 @@ impl Shared {
             return;
         }
         task.state.set(State::Running);
-        self.intent.set(Intent::Foreign);
+        set_intent(Intent::Foreign);
         self.current.set(task.key.get());
         let body = std::mem::replace(&mut *task.body.borrow_mut(), Body::Empty);
         let mut fut = match body {
@@ -354,15 +371,17 @@ impl Shared {
         match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx))) {
             Ok(Poll::Pending) => {
                 *task.body.borrow_mut() = Body::Running(fut);
+                let intent = intent();
                 let requeue = task.state.get() == State::RunningWoken
                     || task.stop_requested.get()
-                    || self.intent.get() == Intent::Yield;
+                    || intent == Intent::Yield;
                 if requeue {
                     task.state.set(State::Queued);
                     self.run_queue.borrow_mut().push_back(task);
                 } else {
                     task.state.set(State::Paused);
-                    if self.intent.get() == Intent::Foreign {
+                    crate::task::bump_pause_epoch();
+                    if intent == Intent::Foreign {
                         self.foreign.borrow_mut().push((task.key.get(), task.id));
                     }
                 }
@@ -414,11 +433,14 @@ impl Shared {
 
     /// Ends every remaining component (cause `Stopped`).
     fn stop_all(&self) {
+        // Ending one component can start or end others; repeat until none is left.
         loop {
-            let task = self.tasks.borrow().iter().next().map(|(_, t)| t.clone());
-            match task {
-                Some(t) => finish(t, EndCause::Stopped),
-                None => break,
+            let tasks: Vec<_> = self.tasks.borrow().iter().map(|(_, t)| t.clone()).collect();
+            if tasks.is_empty() {
+                break;
+            }
+            for t in tasks {
+                finish(t, EndCause::Stopped);
             }
         }
         self.run_queue.borrow_mut().clear();
@@ -454,7 +476,9 @@ pub(crate) fn finish(task: Rc<Task>, cause: EndCause) {
     drop_quietly(body);
     let shared = task.shared.clone();
     // Remove the links it made, then close its inboxes.
-    let links = task.with_extras(|e| e.postoffice.take_all());
+    // (Most components never made a link or had a parent: their extras were never allocated,
+    // and ending them does not allocate them.)
+    let links = task.extras.borrow_mut().as_mut().map(|e| e.postoffice.take_all()).unwrap_or_default();
     for l in links {
         l.undo();
     }
@@ -462,10 +486,16 @@ pub(crate) fn finish(task: Rc<Task>, cause: EndCause) {
     for node in task.live_nodes() {
         dropped += node.kill() as u64;
     }
-    let watchers = task.with_extras(|e| {
-        e.end = Some(cause.clone());
-        std::mem::take(&mut e.watchers)
-    });
+    let watchers =
+        task.extras.borrow_mut().as_mut().map(|e| std::mem::take(&mut e.watchers)).unwrap_or_default();
+    match &cause {
+        EndCause::Finished => task.end.set(EndKind::Finished),
+        EndCause::Stopped => task.end.set(EndKind::Stopped),
+        EndCause::Failed(_) | EndCause::Panicked(_) => {
+            task.end.set(EndKind::Detailed);
+            task.with_extras(|e| e.end = Some(cause.clone()));
+        }
+    }
     shared.bump(|s| {
         s.dropped_dead += dropped;
         s.ended += 1;
@@ -531,32 +561,37 @@ pub(crate) fn count_drop(owner: &Weak<Task>, dead: bool) {
     }
 }
 
-/// Returns `Pending` once, marking the running component as paused; `Ready` when polled again.
+/// Returns `Pending` once, marking the running component as paused (or yielding); `Ready` when
+/// polled again.
 pub(crate) struct Pause {
-    shared: Option<Rc<Shared>>,
+    fired: bool,
     intent: Intent,
 }
 
 impl Future for Pause {
     type Output = ();
 
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, _: &mut std::task::Context<'_>) -> Poll<()> {
-        match self.shared.take() {
-            Some(s) => {
-                s.intent.set(self.intent);
-                Poll::Pending
-            }
-            None => Poll::Ready(()),
+        if self.fired {
+            Poll::Ready(())
+        } else {
+            self.fired = true;
+            set_intent(self.intent);
+            Poll::Pending
         }
     }
 }
 
-pub(crate) fn pause(shared: &Rc<Shared>, intent: Intent) -> Pause {
-    Pause { shared: Some(shared.clone()), intent }
+#[inline]
+pub(crate) fn pause(intent: Intent) -> Pause {
+    Pause { fired: false, intent }
 }
 
+/// A pause of the component that owns a box; returns at once if that component is gone.
+#[inline]
 pub(crate) fn pause_current(owner: &Weak<Task>) -> Pause {
-    Pause { shared: owner.upgrade().map(|t| t.shared.clone()), intent: Intent::Pause }
+    Pause { fired: owner.strong_count() == 0, intent: Intent::Pause }
 }
 
 /// The future of [`Context::sleep_until`](crate::Context::sleep_until).
@@ -593,7 +628,7 @@ impl Future for Sleep {
                 self.entry = Some(e);
             }
         }
-        self.shared.intent.set(Intent::Pause);
+        set_intent(Intent::Pause);
         Poll::Pending
     }
 }
@@ -745,7 +780,6 @@ impl Scheduler {
         let shared = Rc::new(Shared {
             run_queue: RefCell::new(VecDeque::new()),
             tasks: RefCell::new(Slab::new()),
-            intent: Cell::new(Intent::Foreign),
             current: Cell::new(usize::MAX),
             timers: RefCell::new(BTreeMap::new()),
             timer_seq: Cell::new(0),

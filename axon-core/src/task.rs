@@ -42,6 +42,16 @@ pub(crate) enum State {
     Done,
 }
 
+/// How a task ended, kept in a byte so that ending in the common ways allocates nothing; the
+/// details of a failure or panic live in `Extras::end`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EndKind {
+    NotYet,
+    Finished,
+    Stopped,
+    Detailed,
+}
+
 pub(crate) enum Body {
     /// Created but never polled: the component value, waiting for its context.
     Unstarted(Starter),
@@ -160,6 +170,8 @@ pub(crate) struct Task {
     pub(crate) state: Cell<State>,
     /// Set by `stop`: the next time the scheduler reaches the task it ends it instead of polling.
     pub(crate) stop_requested: Cell<bool>,
+    /// How it ended, once it has.
+    pub(crate) end: Cell<EndKind>,
     /// The slab key while active.
     pub(crate) key: Cell<usize>,
     pub(crate) id: ComponentId,
@@ -183,6 +195,7 @@ impl Task {
         Rc::new_cyclic(|me| Task {
             state: Cell::new(State::Inactive),
             stop_requested: Cell::new(false),
+            end: Cell::new(EndKind::NotYet),
             key: Cell::new(usize::MAX),
             id: ComponentId::next(),
             type_name,
@@ -285,6 +298,24 @@ impl Task {
         v.extend(table.dynamic.values().map(|b| b.node.clone()));
         v
     }
+}
+
+thread_local! {
+    /// Counts the times a component on this thread has paused. A wake only ever changes a paused
+    /// component, so a box that woke its owner when the count was `n` need not wake it again
+    /// while the count is still `n`: nothing has paused since, so its owner is still queued or
+    /// running. This turns the per-message wake into a counter comparison.
+    static PAUSE_EPOCH: Cell<u64> = const { Cell::new(1) };
+}
+
+/// The current pause count (never 0, so 0 means "never woken").
+#[inline]
+pub(crate) fn pause_epoch() -> u64 {
+    PAUSE_EPOCH.with(Cell::get)
+}
+
+pub(crate) fn bump_pause_epoch() {
+    PAUSE_EPOCH.with(|e| e.set(e.get() + 1));
 }
 
 /// `axon_core::tests::Echo<u8>` → `Echo`.
