@@ -208,11 +208,7 @@ impl Context {
         make: impl FnOnce(&Weak<Task>, ComponentId, Cow<'static, str>) -> Rc<dyn AnyNode>,
     ) -> String {
         let mut table = self.task.boxes.borrow_mut();
-        let mut name = base.to_owned();
-        while table.is_taken(self.task.decls, dir, &name) {
-            table.next_suffix += 1;
-            name = format!("{base}{}", table.next_suffix);
-        }
+        let name = table.free_name(self.task.decls, dir, base);
         let node = make(&self.task.me, self.task.id, Cow::Owned(name.clone()));
         table.insert_dynamic(dir, name.clone(), node);
         name
@@ -244,7 +240,7 @@ impl Context {
         }
         node.kill();
         let mut table = self.task.boxes.borrow_mut();
-        if table.dynamic.remove(&(dir, name.to_owned())).is_some() {
+        if table.remove_dynamic(dir, name) {
             return Ok(());
         }
         if let Some(i) = self.task.decls.iter().position(|d| d.direction() == dir && d.name() == name) {

@@ -80,30 +80,63 @@ pub(crate) struct BoxTable {
     /// One slot per declaration, once the table is first used (empty until then, so an unused
     /// component allocates nothing for its boxes).
     pub(crate) declared: Vec<Slot>,
-    /// Boxes added at run time, by side and name: a server adds two per connection, so lookups,
-    /// additions and deletions must not scan.
-    pub(crate) dynamic: HashMap<(Direction, String), DynBox>,
-    /// The next number to try as a suffix when a dynamic box's name is taken; only grows, so
-    /// finding a free name takes one or two probes however many boxes there are.
+    /// Boxes added at run time; allocated when the first one is.
+    pub(crate) dynamic: Option<Box<DynamicBoxes>>,
+}
+
+/// Boxes added at run time, by side and name: a server adds two per connection, so lookups,
+/// additions and deletions must not scan.
+#[derive(Default)]
+pub(crate) struct DynamicBoxes {
+    pub(crate) by_name: HashMap<(Direction, String), DynBox>,
+    /// The next number to try as a suffix when a name is taken; only grows, so finding a free
+    /// name takes one or two probes however many boxes there are.
     pub(crate) next_suffix: u64,
-    /// How many dynamic boxes have been added, ever: the next `DynBox::seq`.
+    /// How many have been added, ever: the next `DynBox::seq`.
     pub(crate) added: u64,
 }
 
 impl BoxTable {
+    /// The dynamic box `name` on side `dir`, if there is one.
+    pub(crate) fn dynamic(&self, dir: Direction, name: &str) -> Option<&DynBox> {
+        self.dynamic.as_ref()?.by_name.get(&(dir, name.to_owned()))
+    }
+
+    /// The dynamic boxes, if any were added.
+    pub(crate) fn dynamic_boxes(&self) -> impl Iterator<Item = (&(Direction, String), &DynBox)> {
+        self.dynamic.iter().flat_map(|d| d.by_name.iter())
+    }
+
     /// Whether a box of side `dir` is called `name` (declared and not deleted, or added).
     pub(crate) fn is_taken(&self, decls: &[BoxDecl], dir: Direction, name: &str) -> bool {
         let declared = decls.iter().enumerate().any(|(i, d)| {
             d.direction() == dir && d.name() == name && !matches!(self.declared.get(i), Some(Slot::Deleted))
         });
-        declared || self.dynamic.contains_key(&(dir, name.to_owned()))
+        declared || self.dynamic(dir, name).is_some()
+    }
+
+    /// A free name starting with `base`.
+    pub(crate) fn free_name(&mut self, decls: &[BoxDecl], dir: Direction, base: &str) -> String {
+        let mut name = base.to_owned();
+        while self.is_taken(decls, dir, &name) {
+            let d = self.dynamic.get_or_insert_with(Default::default);
+            d.next_suffix += 1;
+            name = format!("{base}{}", d.next_suffix);
+        }
+        name
     }
 
     /// Adds a dynamic box under `name`.
     pub(crate) fn insert_dynamic(&mut self, dir: Direction, name: String, node: Rc<dyn AnyNode>) {
-        let seq = self.added;
-        self.added += 1;
-        self.dynamic.insert((dir, name), DynBox { seq, node });
+        let d = self.dynamic.get_or_insert_with(Default::default);
+        let seq = d.added;
+        d.added += 1;
+        d.by_name.insert((dir, name), DynBox { seq, node });
+    }
+
+    /// Removes the dynamic box `name`; whether there was one.
+    pub(crate) fn remove_dynamic(&mut self, dir: Direction, name: &str) -> bool {
+        self.dynamic.as_mut().is_some_and(|d| d.by_name.remove(&(dir, name.to_owned())).is_some())
     }
 }
 
@@ -252,7 +285,7 @@ impl Task {
                 }
             }
         }
-        if let Some(b) = table.dynamic.get(&(dir, name.to_owned())) {
+        if let Some(b) = table.dynamic(dir, name) {
             return Ok(b.node.clone());
         }
         drop(table);
@@ -274,8 +307,7 @@ impl Task {
             }
         }
         let mut added: Vec<_> = table
-            .dynamic
-            .iter()
+            .dynamic_boxes()
             .filter(|((d, _), _)| *d == dir)
             .map(|((_, n), b)| (b.seq, n.clone()))
             .collect();
@@ -295,7 +327,7 @@ impl Task {
                 _ => None,
             })
             .collect();
-        v.extend(table.dynamic.values().map(|b| b.node.clone()));
+        v.extend(table.dynamic_boxes().map(|(_, b)| b.node.clone()));
         v
     }
 }
