@@ -26,6 +26,7 @@ use std::time::Duration;
 use axon_core::{Context, LocalWaker, Park, Scheduler, Unpark};
 use mio::event::Source;
 use mio::{Events, Interest, Poll, Token, Waker};
+use slab::Slab;
 use tracing::warn;
 
 /// The token of the reactor's own [`Waker`]: an unpark from another thread.
@@ -104,9 +105,7 @@ pub struct Reactor {
     /// Unparks a blocked poll from another thread; shared with the scheduler's `Remote`.
     waker: Arc<Waker>,
     /// The registered sockets, keyed by token.
-    slots: RefCell<Vec<Option<Slot>>>,
-    /// Free indices in `slots`, reused first.
-    free: RefCell<Vec<usize>>,
+    slots: RefCell<Slab<Slot>>,
     /// The counters reported by [`Reactor::stats`].
     stats: Cell<NetStats>,
 }
@@ -125,8 +124,7 @@ impl Reactor {
             poll: RefCell::new(poll),
             events: RefCell::new(Events::with_capacity(EVENTS_CAPACITY)),
             waker,
-            slots: RefCell::new(Vec::new()),
-            free: RefCell::new(Vec::new()),
+            slots: RefCell::new(Slab::new()),
             stats: Cell::new(NetStats::default()),
         })
     }
@@ -197,7 +195,7 @@ impl Reactor {
                 if token == WAKE_TOKEN {
                     continue;
                 }
-                let Some(Some(slot)) = slots.get(token.0) else { continue };
+                let Some(slot) = slots.get(token.0) else { continue };
                 let mut bits = 0;
                 if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
                     bits |= READABLE;
@@ -230,20 +228,7 @@ impl Reactor {
         waker: LocalWaker,
     ) -> io::Result<(Token, Rc<Cell<u8>>)> {
         let ready = Rc::new(Cell::new(READABLE | WRITABLE));
-        let index = {
-            let mut slots = self.slots.borrow_mut();
-            let slot = Slot { waker, ready: ready.clone() };
-            match self.free.borrow_mut().pop() {
-                Some(i) => {
-                    slots[i] = Some(slot);
-                    i
-                }
-                None => {
-                    slots.push(Some(slot));
-                    slots.len() - 1
-                }
-            }
-        };
+        let index = self.slots.borrow_mut().insert(Slot { waker, ready: ready.clone() });
         let token = Token(index);
         if let Err(e) = self.poll.borrow().registry().register(source, token, interest) {
             self.release(index);
@@ -262,10 +247,7 @@ impl Reactor {
     }
 
     fn release(&self, index: usize) {
-        if let Some(slot) = self.slots.borrow_mut().get_mut(index) {
-            *slot = None;
-            self.free.borrow_mut().push(index);
-        }
+        self.slots.borrow_mut().try_remove(index);
     }
 
     /// Updates the counters.
