@@ -530,14 +530,9 @@ impl ThreadContext {
             return None;
         }
         self.wake.wake();
-        loop {
-            match done_rx.recv_timeout(Duration::from_millis(100)) {
-                Ok(()) => return rrx.try_recv().ok(),
-                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return rrx.try_recv().ok(),
-                Err(crossbeam_channel::RecvTimeoutError::Timeout) if self.is_stopped() => return None,
-                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
-            }
-        }
+        // Answered, or disconnected because the proxy (and the queued request) is gone.
+        let _ = done_rx.recv();
+        rrx.try_recv().ok()
     }
 
     /// A round trip through the scheduler's thread that does nothing (Axon's `sync`).
@@ -628,20 +623,10 @@ impl<T: Send + 'static> ThreadInbox<T> {
     /// Blocks until a message arrives; `None` once the component has been stopped and nothing
     /// is left (Axon's threaded `recv`).
     pub fn recv(&self) -> Option<T> {
-        loop {
-            match self.rx.recv_timeout(Duration::from_millis(100)) {
-                Ok(m) => {
-                    self.taken();
-                    return Some(m);
-                }
-                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return None,
-                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
-                    if self.link.stopped.load(Ordering::SeqCst) {
-                        return self.try_recv();
-                    }
-                }
-            }
-        }
+        // When the proxy ends, its end of the channel goes with it and this returns.
+        let m = self.rx.recv().ok()?;
+        self.taken();
+        Some(m)
     }
 
     /// Waits up to `timeout` for a message.
@@ -655,7 +640,7 @@ impl<T: Send + 'static> ThreadInbox<T> {
             if now >= deadline || self.link.stopped.load(Ordering::SeqCst) {
                 return None;
             }
-            match self.rx.recv_timeout((deadline - now).min(Duration::from_millis(100))) {
+            match self.rx.recv_timeout(deadline - now) {
                 Ok(m) => {
                     self.taken();
                     return Some(m);
@@ -730,7 +715,8 @@ impl<T: Send + 'static> ThreadOutbox<T> {
             if self.link.stopped.load(Ordering::SeqCst) {
                 return;
             }
-            self.link.wait(Some(Duration::from_millis(100)));
+            // The proxy signals whenever it moves this thread's output on, and when it ends.
+            self.link.wait(None);
         }
     }
 }
