@@ -415,6 +415,10 @@ fn closed_connection(
 /// A TCP server whose factory takes no arguments (Kamaelia's `SimpleServer`): a
 /// [`ServerCore`] that throws the connection information away.
 ///
+/// # Inboxes, Outboxes, Shutdown
+/// Exactly [`ServerCore`]'s: `control` starts the controlled shutdown, `signal` reports its
+/// end, and each connection's handler is wired as the table in the [module docs](self) shows.
+///
 /// ```no_run
 /// # use axon_core::{boxes, BoxDecl, Component, ComponentResult, Context};
 /// # struct Echo;
