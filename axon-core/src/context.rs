@@ -17,7 +17,7 @@ use crate::task::{Slot, Task};
 use crate::tracker::Tracker;
 
 pub(crate) fn typed_node<T: 'static>(
-    task: &Task,
+    task: &Rc<Task>,
     dir: Direction,
     name: &str,
 ) -> Result<Rc<BoxNode<T>>, BoxError> {
@@ -30,11 +30,11 @@ pub(crate) fn typed_node<T: 'static>(
     })
 }
 
-pub(crate) fn typed_inbox<T: 'static>(task: &Task, name: &str) -> Result<Inbox<T>, BoxError> {
+pub(crate) fn typed_inbox<T: 'static>(task: &Rc<Task>, name: &str) -> Result<Inbox<T>, BoxError> {
     typed_node(task, Direction::Inbox, name).map(|node| Inbox { node })
 }
 
-pub(crate) fn typed_outbox<T: 'static>(task: &Task, name: &str) -> Result<Outbox<T>, BoxError> {
+pub(crate) fn typed_outbox<T: 'static>(task: &Rc<Task>, name: &str) -> Result<Outbox<T>, BoxError> {
     typed_node(task, Direction::Outbox, name).map(|node| Outbox { node })
 }
 
@@ -209,7 +209,7 @@ impl Context {
     ) -> String {
         let mut table = self.task.boxes.borrow_mut();
         let name = table.free_name(self.task.decls, dir, base);
-        let node = make(&self.task.me, self.task.id, Cow::Owned(name.clone()));
+        let node = make(&Rc::downgrade(&self.task), self.task.id, Cow::Owned(name.clone()));
         table.insert_dynamic(dir, name.clone(), node);
         name
     }
@@ -300,7 +300,7 @@ impl Context {
 
     /// A handle that wakes this component from the scheduler's own thread (e.g. a reactor).
     pub fn local_waker(&self) -> LocalWaker {
-        LocalWaker { task: self.task.me.clone() }
+        LocalWaker { task: Rc::downgrade(&self.task) }
     }
 
     // ----- linkages -----
@@ -391,7 +391,7 @@ impl Context {
                     self.task.with_extras(|e| e.children.ended.push(c.clone()));
                     self.task.wake();
                 } else {
-                    c.task.with_extras(|e| e.watchers.push(self.task.me.clone()));
+                    c.task.with_extras(|e| e.watchers.push(Rc::downgrade(&self.task)));
                 }
             }
         }
@@ -402,7 +402,8 @@ impl Context {
     #[doc(alias = "removeChild")]
     pub fn remove_child(&self, child: &ComponentRef) {
         self.task.with_extras(|e| e.children.remove(child.id()));
-        child.task.with_extras(|e| e.watchers.retain(|w| !w.ptr_eq(&self.task.me)));
+        let me = Rc::downgrade(&self.task);
+        child.task.with_extras(|e| e.watchers.retain(|w| !w.ptr_eq(&me)));
         self.unlink_component(child);
     }
 

@@ -198,7 +198,7 @@ impl Shared {
 
     pub(crate) fn create<C: Component>(self: &Rc<Self>, c: C) -> ComponentRef {
         let decls = c.boxes();
-        let task = Task::new(self.clone(), std::any::type_name::<C>(), decls, |_| {
+        let task = Task::new(self.clone(), std::any::type_name::<C>, decls, |_| {
             Body::Unstarted(Box::new(move |cx| Box::pin(c.main(cx))))
         });
         ComponentRef { task }
@@ -214,7 +214,7 @@ impl Shared {
             return;
         }
         let key = self.tasks.borrow_mut().insert(task.clone());
-        task.key.set(key);
+        task.key.set(u32::try_from(key).expect("fewer than 2^32 active components"));
         task.state.set(State::Queued);
         self.run_queue.borrow_mut().push_back(task.clone());
     }
@@ -348,7 +348,7 @@ impl Shared {
         }
         task.state.set(State::Running);
         set_intent(Intent::Foreign);
-        self.current.set(task.key.get());
+        self.current.set(task.key());
         let body = std::mem::replace(&mut *task.body.borrow_mut(), Body::Empty);
         let mut fut = match body {
             Body::Running(f) => f,
@@ -382,7 +382,7 @@ impl Shared {
                     task.state.set(State::Paused);
                     crate::task::bump_pause_epoch();
                     if intent == Intent::Foreign {
-                        self.foreign.borrow_mut().push((task.key.get(), task.id));
+                        self.foreign.borrow_mut().push((task.key(), task.id));
                     }
                 }
             }
@@ -404,6 +404,15 @@ impl Shared {
         }
     }
 
+    /// Gives back what a burst of runnable components made the run queue grow to, once it is
+    /// empty (about to park, or idle): memory follows the components that exist, not the peak.
+    fn trim(&self) {
+        let mut q = self.run_queue.borrow_mut();
+        if q.is_empty() && q.capacity() > 1024 {
+            q.shrink_to(64);
+        }
+    }
+
     fn is_idle(&self) -> bool {
         self.run_queue.borrow().is_empty()
             && !self.remote.pending.load(Ordering::SeqCst)
@@ -412,6 +421,7 @@ impl Shared {
 
     fn park(&self, deadline: Option<Instant>) {
         self.polled_since_io.set(0);
+        self.trim();
         let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         self.remote.parked.store(true, Ordering::SeqCst);
         if !self.remote.pending.load(Ordering::SeqCst) && timeout != Some(Duration::ZERO) {
@@ -504,7 +514,7 @@ pub(crate) fn finish(task: Rc<Task>, cause: EndCause) {
         }
     });
     if was_active {
-        let key = task.key.get();
+        let key = task.key();
         let mut tasks = shared.tasks.borrow_mut();
         if tasks.get(key).is_some_and(|t| Rc::ptr_eq(t, &task)) {
             tasks.remove(key);
@@ -536,7 +546,7 @@ pub(crate) fn request_stop(task: &Rc<Task>) {
 pub(crate) fn wake_handle(task: &Rc<Task>) -> Option<WakeHandle> {
     match task.state.get() {
         State::Inactive | State::Done => None,
-        _ => Some(WakeHandle { remote: task.shared.remote.clone(), key: task.key.get(), id: task.id }),
+        _ => Some(WakeHandle { remote: task.shared.remote.clone(), key: task.key(), id: task.id }),
     }
 }
 
@@ -859,6 +869,7 @@ impl Scheduler {
         loop {
             self.step();
             if self.shared.is_idle() {
+                self.shared.trim();
                 return;
             }
         }

@@ -79,7 +79,7 @@ pub(crate) struct DynBox {
 pub(crate) struct BoxTable {
     /// One slot per declaration, once the table is first used (empty until then, so an unused
     /// component allocates nothing for its boxes).
-    pub(crate) declared: Vec<Slot>,
+    pub(crate) declared: Box<[Slot]>,
     /// Boxes added at run time; allocated when the first one is.
     pub(crate) dynamic: Option<Box<DynamicBoxes>>,
 }
@@ -206,22 +206,20 @@ pub(crate) struct Task {
     /// How it ended, once it has.
     pub(crate) end: Cell<EndKind>,
     /// The slab key while active.
-    pub(crate) key: Cell<usize>,
+    pub(crate) key: Cell<u32>,
     pub(crate) id: ComponentId,
-    pub(crate) type_name: &'static str,
+    pub(crate) type_name: fn() -> &'static str,
     pub(crate) decls: &'static [BoxDecl],
     pub(crate) shared: Rc<Shared>,
     pub(crate) body: RefCell<Body>,
     pub(crate) boxes: RefCell<BoxTable>,
     pub(crate) extras: RefCell<Option<Box<Extras>>>,
-    /// Set for the task's own `Weak` so boxes can be made from `&self`.
-    pub(crate) me: Weak<Task>,
 }
 
 impl Task {
     pub(crate) fn new(
         shared: Rc<Shared>,
-        type_name: &'static str,
+        type_name: fn() -> &'static str,
         decls: &'static [BoxDecl],
         make_body: impl FnOnce(&Weak<Task>) -> Body,
     ) -> Rc<Task> {
@@ -229,7 +227,7 @@ impl Task {
             state: Cell::new(State::Inactive),
             stop_requested: Cell::new(false),
             end: Cell::new(EndKind::NotYet),
-            key: Cell::new(usize::MAX),
+            key: Cell::new(u32::MAX),
             id: ComponentId::next(),
             type_name,
             decls,
@@ -237,28 +235,31 @@ impl Task {
             body: RefCell::new(make_body(me)),
             boxes: RefCell::new(BoxTable::default()),
             extras: RefCell::new(None),
-            me: me.clone(),
         })
     }
 
     /// Wakes the task (see the module docs for what that does in each state).
     #[inline]
-    pub(crate) fn wake(&self) {
+    pub(crate) fn wake(self: &Rc<Self>) {
         match self.state.get() {
             State::Paused => {
                 self.state.set(State::Queued);
-                if let Some(me) = self.me.upgrade() {
-                    self.shared.run_queue.borrow_mut().push_back(me);
-                }
+                self.shared.run_queue.borrow_mut().push_back(self.clone());
             }
             State::Running => self.state.set(State::RunningWoken),
             _ => {}
         }
     }
 
+    /// The slab key while active.
+    #[inline]
+    pub(crate) fn key(&self) -> usize {
+        self.key.get() as usize
+    }
+
     /// The Axon-style name: `<Type>_<id>`.
     pub(crate) fn name(&self) -> String {
-        format!("{}_{}", short_type_name(self.type_name), self.id.0)
+        format!("{}_{}", short_type_name((self.type_name)()), self.id.0)
     }
 
     pub(crate) fn with_extras<R>(&self, f: impl FnOnce(&mut Extras) -> R) -> R {
@@ -267,17 +268,17 @@ impl Task {
     }
 
     /// Finds (creating lazily) the box `name` on side `dir`.
-    pub(crate) fn lookup(&self, dir: Direction, name: &str) -> Result<Rc<dyn AnyNode>, BoxError> {
+    pub(crate) fn lookup(self: &Rc<Self>, dir: Direction, name: &str) -> Result<Rc<dyn AnyNode>, BoxError> {
         let mut table = self.boxes.borrow_mut();
         if table.declared.is_empty() && !self.decls.is_empty() {
-            table.declared = self.decls.iter().map(|_| Slot::Lazy).collect();
+            table.declared = self.decls.iter().map(|_| Slot::Lazy).collect::<Vec<_>>().into_boxed_slice();
         }
         for (i, d) in self.decls.iter().enumerate() {
             if d.direction() == dir && d.name() == name {
                 match &table.declared[i] {
                     Slot::Live(n) => return Ok(n.clone()),
                     Slot::Lazy => {
-                        let n = d.make(&self.me, self.id);
+                        let n = d.make(&Rc::downgrade(self), self.id);
                         table.declared[i] = Slot::Live(n.clone());
                         return Ok(n);
                     }
