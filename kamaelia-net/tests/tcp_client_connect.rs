@@ -108,3 +108,47 @@ fn a_stop_message_while_connecting_is_forwarded_and_ends_the_client() {
     assert!(sched.run_until(TIMEOUT, || client.is_finished() && watcher.is_finished()));
     assert!(seen.borrow()[0].is_shutdown_microprocess());
 }
+
+/// A listener whose accept queue is full: Linux then drops new SYNs, so a connect to it neither
+/// succeeds nor is refused — it hangs, which is what a connect timeout is for. Returns the
+/// listener and the connections that fill its queue (both must stay open).
+fn unanswering_listener() -> (socket2::Socket, Vec<std::net::TcpStream>) {
+    use socket2::{Domain, Socket, Type};
+    let l = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    l.bind(&"127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap().into()).unwrap();
+    l.listen(0).unwrap();
+    let addr = l.local_addr().unwrap().as_socket().unwrap();
+    let mut fillers = Vec::new();
+    // Fill the queue: connects complete until it is full; the next one would hang.
+    for _ in 0..8 {
+        match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+            Ok(s) => fillers.push(s),
+            Err(_) => break,
+        }
+    }
+    (l, fillers)
+}
+
+#[test]
+fn client_reports_a_connect_timeout_on_signal() {
+    let (listener, _fillers) = unanswering_listener();
+    let addr = listener.local_addr().unwrap().as_socket().unwrap();
+    let sched = axon_core::Scheduler::new();
+    let client = sched.create(TcpClient::new(addr).connect_timeout(Duration::from_millis(300)));
+    let seen: Rc<RefCell<Vec<Ipc>>> = Rc::default();
+    let log = seen.clone();
+    let watcher = sched.create(from_fn(DRIVER, move |cx| async move {
+        let control = cx.inbox::<Ipc>(CONTROL)?;
+        let msg = control.recv_wait().await;
+        log.borrow_mut().push(msg);
+        Ok(())
+    }));
+    sched.link((&client, SIGNAL), (&watcher, CONTROL)).unwrap();
+    sched.activate(&client);
+    sched.activate(&watcher);
+    assert!(sched.run_until(TIMEOUT, || client.is_finished() && watcher.is_finished()));
+    let seen = seen.borrow();
+    let failed = seen[0].downcast_ref::<ConnectFailed>().expect("ConnectFailed on signal");
+    assert_eq!(failed.addr, addr);
+    assert_eq!(failed.kind, io::ErrorKind::TimedOut, "{failed:?}");
+}
