@@ -28,7 +28,7 @@ use mio::Interest;
 use tracing::debug;
 
 use crate::ipc::{HowDied, PeerEof, SocketShutdown};
-use crate::reactor::{Reactor, Registered, READABLE, WRITABLE};
+use crate::reactor::{Reactor, Registered, READABLE, READ_CLOSED, WRITABLE};
 
 /// The name of the adapter's outbox to its creator (Kamaelia's `"CreatorFeedback"`).
 pub const CREATOR_FEEDBACK: &str = "CreatorFeedback";
@@ -345,10 +345,15 @@ impl Conn {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => {
                     buf.advance(n);
+                    self.io.reactor().note_written(n);
                     if buf.is_empty() {
                         self.writing = None;
+                    } else {
+                        // A short write filled the socket's buffer: wait for the next edge
+                        // instead of a write that would only say `WouldBlock`.
+                        self.io.clear(WRITABLE);
+                        return Ok(false);
                     }
-                    self.io.reactor().note_written(n);
                     budget = budget.saturating_sub(n);
                     if budget == 0 {
                         return Ok(true);
@@ -379,6 +384,7 @@ impl Conn {
                 // The old buffer lives on in the chunks already sent; start a fresh one.
                 self.read_buf = BytesMut::zeroed(self.chunk);
             }
+            let room = self.read_buf.len();
             match self.io.get().read(&mut self.read_buf[..]) {
                 Ok(0) => {
                     self.reading = false;
@@ -386,6 +392,12 @@ impl Conn {
                     self.eof_to_report = true;
                 }
                 Ok(n) => {
+                    if n < room && !self.io.is_ready(READ_CLOSED) {
+                        // A short read drained the socket: the next arrival is a new edge, so
+                        // skip the read that would only say `WouldBlock` (as tokio does). Not
+                        // after the peer's close was reported: its EOF must still be read.
+                        self.io.clear(READABLE);
+                    }
                     let data = self.read_buf.split_to(n).freeze();
                     self.io.reactor().note_read(n);
                     if let Err(e) = self.outbox.send(data) {

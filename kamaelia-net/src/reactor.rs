@@ -39,6 +39,10 @@ const EVENTS_CAPACITY: usize = 1024;
 pub(crate) const READABLE: u8 = 1;
 /// Readiness bit: the socket may accept more data (or has an error).
 pub(crate) const WRITABLE: u8 = 2;
+/// Readiness bit: the peer has closed its side (or the socket has an error). Set with
+/// `READABLE` and never cleared by a short read, so an end of input that came in the same event
+/// as the last data is still read.
+pub(crate) const READ_CLOSED: u8 = 4;
 
 /// Counters kept by a scheduler's reactor, for tests and monitoring. A snapshot: see
 /// [`Reactor::stats`].
@@ -199,6 +203,9 @@ impl Reactor {
                 let mut bits = 0;
                 if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
                     bits |= READABLE;
+                }
+                if ev.is_read_closed() || ev.is_error() {
+                    bits |= READ_CLOSED;
                 }
                 if ev.is_writable() || ev.is_write_closed() || ev.is_error() {
                     bits |= WRITABLE;
