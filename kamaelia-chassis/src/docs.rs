@@ -12,3 +12,6 @@ pub mod guarantees {}
 
 #[doc = include_str!("../../docs/cookbook.md")]
 pub mod cookbook {}
+
+#[doc = include_str!("../../README.md")]
+pub mod readme {}

@@ -25,7 +25,7 @@
 //! - [`splitter`]: `Splitter`, a copy of each message to every sink.
 //! - [`backplane`]: `Backplane`, `PublishTo`, `SubscribeTo`: named publish/subscribe buses.
 //! - [`components`]: `ConsoleReader`, `ConsoleEchoer`, `Map`: small everyday components.
-//! - [`docs`]: the guide, the Axon-name table, the guarantees and the cookbook (every code block
+//! - [`docs`]: the guide, the Axon-name table, the guarantees, the cookbook and the README (every code block
 //!   in them is compiled and run as a test).
 
 pub mod backplane;
