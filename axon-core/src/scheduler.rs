@@ -289,6 +289,7 @@ impl Shared {
             let foreign = std::mem::take(&mut *self.foreign.borrow_mut());
             for (key, id) in foreign {
                 if let Some(t) = self.task_at(key, id) {
+                    t.awaits_foreign.set(false);
                     t.wake();
                 }
             }
@@ -382,7 +383,11 @@ impl Shared {
                     task.state.set(State::Paused);
                     crate::task::bump_pause_epoch();
                     if intent == Intent::Foreign {
-                        self.foreign.borrow_mut().push((task.key(), task.id));
+                        // Once per wait: a task woken by its boxes while a foreign future
+                        // is still pending must not be listed again.
+                        if !task.awaits_foreign.replace(true) {
+                            self.foreign.borrow_mut().push((task.key(), task.id));
+                        }
                     }
                 }
             }

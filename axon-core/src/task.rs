@@ -205,6 +205,8 @@ pub(crate) struct Task {
     pub(crate) stop_requested: Cell<bool>,
     /// How it ended, once it has.
     pub(crate) end: Cell<EndKind>,
+    /// Listed in the scheduler's foreign-wait list (awaiting a future that is not ours).
+    pub(crate) awaits_foreign: Cell<bool>,
     /// The slab key while active.
     pub(crate) key: Cell<u32>,
     pub(crate) id: ComponentId,
@@ -227,6 +229,7 @@ impl Task {
             state: Cell::new(State::Inactive),
             stop_requested: Cell::new(false),
             end: Cell::new(EndKind::NotYet),
+            awaits_foreign: Cell::new(false),
             key: Cell::new(u32::MAX),
             id: ComponentId::next(),
             type_name,

@@ -279,9 +279,19 @@ impl Component for TcpServer {
                         let local = stream.local_addr().unwrap_or(self.local);
                         let csa =
                             cx.create(ConnectedSocketAdapter::from_mio(stream, peer, local, self.config.csa));
-                        cx.add_children(std::slice::from_ref(&csa));
-                        cx.link((&csa, CREATOR_FEEDBACK), (&me, FEEDBACK_FROM_CSA))?;
                         reactor.bump(|s| s.accepted += 1);
+                        if !activity.is_linked() {
+                            // Nobody would activate the adapter: close the connection now rather
+                            // than hold its descriptor for ever.
+                            warn!(server = %cx.name(), %peer, "protocolHandlerSignal is not linked: connection closed");
+                            csa.stop();
+                            continue;
+                        }
+                        if let Err(e) = cx.link((&csa, CREATOR_FEEDBACK), (&me, FEEDBACK_FROM_CSA)) {
+                            csa.stop();
+                            return Err(e.into());
+                        }
+                        cx.add_children(std::slice::from_ref(&csa));
                         debug!(server = %cx.name(), %peer, csa = %csa.name(), "accepted");
                         conns.insert(csa.id(), Open { csa: csa.clone(), peer, local });
                         activity.send_wait(SocketActivity::New(NewCsa { csa, peer, local })).await;

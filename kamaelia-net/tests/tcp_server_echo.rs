@@ -207,3 +207,29 @@ fn an_adapter_stopped_without_reporting_is_still_forgotten_and_deregistered() {
     assert_eq!(srv.reactor.stats().registered, 1, "only the listener is left registered");
     assert_eq!(srv.join(client).unwrap(), b"x");
 }
+
+#[test]
+fn with_nothing_linked_to_protocol_handler_signal_connections_are_closed_not_leaked() {
+    let sched = axon_core::Scheduler::new();
+    let reactor = kamaelia_net::Reactor::for_scheduler(&sched).unwrap();
+    let server = TcpServer::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = server.local_addr();
+    let srv = sched.spawn(server);
+    let client = std::thread::spawn(move || {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+        s.read(&mut [0u8; 1])
+    });
+    assert!(sched.run_until(std::time::Duration::from_secs(30), || reactor.stats().accepted == 1));
+    // Closed by the server at once: EOF or a reset, not a read timeout.
+    match client.join().unwrap() {
+        Ok(0) => {}
+        Err(e) => assert!(
+            !matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut),
+            "the connection was left open: {e}"
+        ),
+        Ok(n) => panic!("read {n} bytes from a server that should have closed"),
+    }
+    assert_eq!(reactor.stats().registered, 1, "only the listener stays registered");
+    assert!(!srv.is_finished());
+}
