@@ -523,3 +523,39 @@ fn the_wiring_table_is_made_link_by_link_and_removed_on_close() {
     let _ = read_to_end(&mut c);
     h.wait_for("the server to end", |p| p.server_done);
 }
+
+/// Queues 32 MiB for the client at once (64 messages of 512 KiB) and says it has finished.
+struct Flood;
+
+impl Component for Flood {
+    fn boxes(&self) -> &'static [BoxDecl] {
+        BYTES
+    }
+    async fn main(self, cx: Context) -> ComponentResult {
+        let out = cx.outbox::<Bytes>("outbox")?;
+        let chunk = Bytes::from(vec![b'x'; 512 * 1024]);
+        for _ in 0..64 {
+            out.send_wait(chunk.clone()).await;
+        }
+        cx.send(Ipc::producer_finished(), "signal")?;
+        Ok(())
+    }
+}
+
+#[test]
+fn a_client_that_never_reads_cannot_hold_a_finished_connection_past_the_flush_timeout() {
+    let h = Harness::start(|| {
+        let csa = kamaelia_net::CsaConfig::default().flush_timeout(Duration::from_millis(300));
+        let config = kamaelia_net::TcpServerConfig::default().csa(csa);
+        let s = SimpleServer::with_config(any_addr(), config, || Flood).unwrap();
+        let a = s.local_addr();
+        (s, a)
+    });
+    let idle = h.wait_for("the server to start", |p| p.components == 2);
+    let _client = connect(h.addr); // never reads
+    h.wait_for("the connection to open", |p| p.net.accepted == 1);
+    // 32 MiB cannot fit in the sockets' buffers: the flush times out and the adapter closes.
+    let p =
+        h.wait_for("the connection to be closed", |p| p.net.closed == 1 && p.components == idle.components);
+    assert!(p.net.bytes_written < 32 << 20, "everything was written after all: {p:?}");
+}

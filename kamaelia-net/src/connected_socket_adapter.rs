@@ -18,6 +18,7 @@
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use axon_core::boxes::{CONTROL, INBOX, OUTBOX, SIGNAL};
 use axon_core::ipc::{Ipc, IpcKind};
@@ -59,12 +60,22 @@ pub struct CsaConfig {
     read_chunk_size: usize,
     /// The size limit of the adapter's own `inbox`.
     inbox_size: Option<usize>,
+    /// How long a flush-then-close may wait for a peer that does not read.
+    flush_timeout: Duration,
 }
 
+/// The default [`CsaConfig::flush_timeout`].
+pub const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
+
 impl Default for CsaConfig {
-    /// `TCP_NODELAY` on, 64 KiB reads, an `inbox` of 64 messages.
+    /// `TCP_NODELAY` on, 64 KiB reads, an `inbox` of 64 messages, a 30 s flush timeout.
     fn default() -> Self {
-        CsaConfig { nodelay: true, read_chunk_size: 64 * 1024, inbox_size: Some(64) }
+        CsaConfig {
+            nodelay: true,
+            read_chunk_size: 64 * 1024,
+            inbox_size: Some(64),
+            flush_timeout: DEFAULT_FLUSH_TIMEOUT,
+        }
     }
 }
 
@@ -86,6 +97,20 @@ impl CsaConfig {
     pub fn inbox_size(mut self, messages: Option<usize>) -> Self {
         self.inbox_size = messages;
         self
+    }
+
+    /// Sets how long the adapter, told `ProducerFinished`, waits for the peer to take what is
+    /// queued (default 30 s). A peer that stops reading cannot hold the connection, and its
+    /// descriptor, for ever: when the time is up the adapter closes and reports
+    /// [`HowDied::FlushTimedOut`](crate::ipc::HowDied::FlushTimedOut).
+    pub fn flush_timeout(mut self, timeout: Duration) -> Self {
+        self.flush_timeout = timeout;
+        self
+    }
+
+    /// The flush timeout.
+    pub fn get_flush_timeout(&self) -> Duration {
+        self.flush_timeout
     }
 
     /// Whether `TCP_NODELAY` is set.
@@ -224,7 +249,8 @@ impl Component for ConnectedSocketAdapter {
             reading: true,
             eof_seen: false,
             eof_to_report: false,
-            flushing: false,
+            flushing: None,
+            flush_timeout: self.config.flush_timeout,
         };
         let how = conn.run(&cx).await;
         let Conn { io, signal, .. } = conn;
@@ -274,8 +300,10 @@ struct Conn {
     eof_seen: bool,
     /// Whether `PeerEof` is still to be sent.
     eof_to_report: bool,
-    /// Whether a `ProducerFinished` asked for flush-then-close.
-    flushing: bool,
+    /// Set by a `ProducerFinished` (flush, then close): the deadline for the flush.
+    flushing: Option<Instant>,
+    /// How long a flush may take.
+    flush_timeout: Duration,
 }
 
 impl Conn {
@@ -286,8 +314,10 @@ impl Conn {
                 if msg.is_shutdown_microprocess() || msg.kind() == IpcKind::Shutdown {
                     return HowDied::ShutdownRequested;
                 }
-                if msg.is_producer_finished() {
-                    self.flushing = true;
+                if msg.is_producer_finished() && self.flushing.is_none() {
+                    // A timeout too large to represent means none.
+                    self.flushing =
+                        Some(Instant::now().checked_add(self.flush_timeout).unwrap_or_else(far_future));
                     self.reading = false;
                     self.held = None;
                 }
@@ -296,8 +326,13 @@ impl Conn {
                 Ok(b) => b,
                 Err(e) => return self.classify(&e),
             };
-            if self.flushing && self.writing.is_none() && self.inbox.is_empty() {
-                return HowDied::Flushed;
+            if let Some(deadline) = self.flushing {
+                if self.writing.is_none() && self.inbox.is_empty() {
+                    return HowDied::Flushed;
+                }
+                if Instant::now() >= deadline {
+                    return HowDied::FlushTimedOut;
+                }
             }
             match self.read() {
                 Ok(b) => busy |= b,
@@ -313,6 +348,8 @@ impl Conn {
                 // Budget used up: let readiness of other sockets in, then run again next cycle.
                 self.io.reactor().poll_now();
                 cx.yield_now().await;
+            } else if let Some(deadline) = self.flushing {
+                cx.pause_until(deadline).await;
             } else {
                 cx.pause().await;
             }
@@ -417,4 +454,10 @@ impl Conn {
         }
         Ok(false)
     }
+}
+
+/// An instant far enough ahead to mean "never" (about 30 years).
+fn far_future() -> Instant {
+    let now = Instant::now();
+    now.checked_add(Duration::from_secs(30 * 365 * 24 * 3600)).unwrap_or(now)
 }

@@ -59,6 +59,10 @@ pub enum HowDied {
     /// The adapter ended without reporting (it was stopped, or panicked); reported by the
     /// server that noticed.
     Ended,
+    /// Told "no more data", but the peer did not take what was queued within the adapter's
+    /// flush timeout ([`CsaConfig::flush_timeout`](crate::CsaConfig::flush_timeout)): closed with
+    /// data unwritten.
+    FlushTimedOut,
 }
 
 impl HowDied {
@@ -83,6 +87,7 @@ impl fmt::Display for HowDied {
             HowDied::Reset => f.write_str("reset by the peer"),
             HowDied::Error { message, .. } => write!(f, "socket error: {message}"),
             HowDied::Ended => f.write_str("adapter ended without reporting"),
+            HowDied::FlushTimedOut => f.write_str("closed: the peer did not read what was left in time"),
         }
     }
 }

@@ -81,7 +81,9 @@ mod tcp_client;
 mod tcp_server;
 
 pub use axon_core::boxes::{CONTROL, INBOX, OUTBOX, SIGNAL};
-pub use connected_socket_adapter::{ConnectedSocketAdapter, Csa, CsaConfig, CREATOR_FEEDBACK};
+pub use connected_socket_adapter::{
+    ConnectedSocketAdapter, Csa, CsaConfig, CREATOR_FEEDBACK, DEFAULT_FLUSH_TIMEOUT,
+};
 pub use ipc::SocketActivity;
 pub use reactor::{NetStats, Reactor};
 pub use tcp_client::{TcpClient, SOCKET_FEEDBACK};
