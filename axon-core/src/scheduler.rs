@@ -348,6 +348,9 @@ impl Shared {
             return;
         }
         task.state.set(State::Running);
+        // A new poll starts a new epoch: a box that woke this task before now must wake it
+        // again if it is sent to during this poll (it may pause at the end of it).
+        crate::task::bump_pause_epoch();
         set_intent(Intent::Foreign);
         self.current.set(task.key());
         let body = std::mem::replace(&mut *task.body.borrow_mut(), Body::Empty);

@@ -337,10 +337,11 @@ impl Task {
 }
 
 thread_local! {
-    /// Counts the times a component on this thread has paused. A wake only ever changes a paused
-    /// component, so a box that woke its owner when the count was `n` need not wake it again
-    /// while the count is still `n`: nothing has paused since, so its owner is still queued or
-    /// running. This turns the per-message wake into a counter comparison.
+    /// Counts the times a component on this thread has started a poll or paused. A wake only
+    /// changes a component that is paused or running, so a box that woke its owner when the
+    /// count was `n` need not wake it again while the count is still `n`: since then no poll has
+    /// started and nothing has paused, so its owner is still queued (or is the component running
+    /// now, already marked woken). This turns the per-message wake into a counter comparison.
     static PAUSE_EPOCH: Cell<u64> = const { Cell::new(1) };
 }
 
