@@ -495,11 +495,20 @@ impl<T: 'static> AnyNode for BoxNode<T> {
         if let (Some(local), Some(dest)) = (&src.local, &sink) {
             let moved = std::mem::take(&mut *local.queue.borrow_mut());
             let n = moved.len();
-            dest.queue.borrow_mut().extend(moved);
             *local.producers.borrow_mut() = Vec::new();
-            if n > 0 {
-                if let Some(owner) = dest.owner.upgrade() {
-                    owner.wake();
+            if dest.is_dead() {
+                // Nobody will read them: dropped, and counted like sends to an ended component.
+                drop(moved);
+                for _ in 0..n {
+                    crate::scheduler::count_drop(&src.owner, true);
+                }
+            } else {
+                // Moved whatever the destination's size limit, as in Axon: they were accepted.
+                dest.queue.borrow_mut().extend(moved);
+                if n > 0 {
+                    if let Some(owner) = dest.owner.upgrade() {
+                        owner.wake();
+                    }
                 }
             }
         }

@@ -435,6 +435,11 @@ impl Context {
     // ----- scheduler services -----
 
     /// The scheduler's service registry (Axon's CAT).
+    ///
+    /// # Panics
+    /// The registry is borrowed for as long as the returned guard lives: calling `tracker()`
+    /// again meanwhile panics. Take what you need in one statement; never hold the guard
+    /// across an `.await`.
     pub fn tracker(&self) -> std::cell::RefMut<'_, Tracker> {
         self.task.shared.tracker.borrow_mut()
     }
@@ -520,6 +525,8 @@ impl Context {
     /// Forgets `resource` (Axon's `ceaseTrackingResource`); returns whether it was tracked.
     #[doc(alias = "ceaseTrackingResource")]
     pub fn cease_tracking_resource(&self, resource: ComponentId) -> bool {
-        self.task.with_extras(|e| e.resources.info.remove(&resource).is_some())
+        // Dropped here, after the borrow: a resource's `Drop` may call back into this component.
+        let removed = self.task.with_extras(|e| e.resources.info.remove(&resource));
+        removed.is_some()
     }
 }

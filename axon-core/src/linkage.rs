@@ -76,7 +76,9 @@ impl LinkOptions {
         self
     }
 
-    /// Sets the sink box's size limit to `n` (Axon's `pipewidth`).
+    /// Sets the sink box's size limit to `n` (Axon's `pipewidth`). As in Axon the limit belongs
+    /// to that box's own storage: it has no effect while the box is linked onward, nor when the
+    /// sink is an outbox (passthrough 2).
     pub fn pipewidth(mut self, n: usize) -> Self {
         self.pipewidth = Some(n);
         self

@@ -6,7 +6,7 @@
 //! removed whenever it closes, so records are indexed by linkage and by component: removing a
 //! linkage, or every linkage touching one component, costs nothing in the number of others.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::component::ComponentId;
 use crate::linkage::{LinkRecord, Linkage};
@@ -15,18 +15,16 @@ use crate::linkage::{LinkRecord, Linkage};
 pub(crate) struct Postoffice {
     /// Every record, by linkage id.
     links: HashMap<u64, LinkRecord>,
-    /// The linkage ids touching each component (at either end).
-    by_component: HashMap<ComponentId, Vec<u64>>,
+    /// The linkage ids touching each component (at either end). A set: the owner is often one
+    /// end of all of them, so adding or removing one must not scan the others.
+    by_component: HashMap<ComponentId, HashSet<u64>>,
 }
 
 impl Postoffice {
     pub(crate) fn register(&mut self, rec: LinkRecord) {
         let id = rec.linkage.id;
         for c in [rec.linkage.source.0, rec.linkage.sink.0] {
-            let ids = self.by_component.entry(c).or_default();
-            if !ids.contains(&id) {
-                ids.push(id);
-            }
+            self.by_component.entry(c).or_default().insert(id);
         }
         self.links.insert(id, rec);
     }
@@ -34,7 +32,7 @@ impl Postoffice {
     fn forget(&mut self, rec: &LinkRecord) {
         for c in [rec.linkage.source.0, rec.linkage.sink.0] {
             if let Some(ids) = self.by_component.get_mut(&c) {
-                ids.retain(|i| *i != rec.linkage.id);
+                ids.remove(&rec.linkage.id);
                 if ids.is_empty() {
                     self.by_component.remove(&c);
                 }
@@ -51,7 +49,7 @@ impl Postoffice {
 
     /// Takes out every record with `id` at either end, oldest first.
     pub(crate) fn take_component(&mut self, id: ComponentId) -> Vec<LinkRecord> {
-        let mut ids = self.by_component.remove(&id).unwrap_or_default();
+        let mut ids: Vec<u64> = self.by_component.remove(&id).unwrap_or_default().into_iter().collect();
         ids.sort_unstable();
         let recs: Vec<_> = ids.into_iter().filter_map(|i| self.links.remove(&i)).collect();
         for r in &recs {

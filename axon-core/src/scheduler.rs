@@ -506,6 +506,10 @@ pub(crate) fn finish(task: Rc<Task>, cause: EndCause) {
     }
     let watchers =
         task.extras.borrow_mut().as_mut().map(|e| std::mem::take(&mut e.watchers)).unwrap_or_default();
+    // Tracked resources may hold handles on this very component: let them go (outside the
+    // borrow, as their `Drop` may call back in).
+    let resources = task.extras.borrow_mut().as_mut().map(|e| std::mem::take(&mut e.resources));
+    drop_quietly(resources);
     match &cause {
         EndCause::Finished => task.end.set(EndKind::Finished),
         EndCause::Stopped => task.end.set(EndKind::Stopped),

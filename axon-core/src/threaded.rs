@@ -286,6 +286,9 @@ struct Link {
     done: AtomicBool,
     /// The proxy has ended: the thread is cut off.
     stopped: AtomicBool,
+    /// Set by a thread's send that woke the proxy, cleared by the proxy before it drains: while
+    /// set, further sends need not wake it again; any send after the clear does.
+    proxy_notified: AtomicBool,
     outcome: Mutex<Option<ComponentResult>>,
 }
 
@@ -339,6 +342,7 @@ impl<C: ThreadedComponent> Component for Threaded<C> {
             cv: Condvar::new(),
             done: AtomicBool::new(false),
             stopped: AtomicBool::new(false),
+            proxy_notified: AtomicBool::new(false),
             outcome: Mutex::new(None),
         });
         let (req_tx, req_rx) = crossbeam_channel::unbounded::<(Request, Sender<()>)>();
@@ -367,6 +371,7 @@ impl<C: ThreadedComponent> Component for Threaded<C> {
         let mut requests_pending: Vec<(Request, Sender<()>)> = Vec::new();
         loop {
             let done = link.done.load(Ordering::SeqCst);
+            link.proxy_notified.store(false, Ordering::SeqCst);
             let mut moved_in = 0;
             let mut moved_out = 0;
             for p in pumps.iter_mut() {
@@ -691,7 +696,7 @@ impl<T: Send + 'static> ThreadOutbox<T> {
     pub fn send(&self, msg: T) -> Result<(), NoSpaceInBox<T>> {
         match self.tx.try_send(msg) {
             Ok(()) => {
-                if self.tx.len() == 1 {
+                if !self.link.proxy_notified.swap(true, Ordering::SeqCst) {
                     self.wake.wake();
                 }
                 Ok(())
