@@ -66,15 +66,7 @@ fn client_reports_a_refused_connection_on_signal() {
     }; // closed again: nothing listens there now
     let sched = axon_core::Scheduler::new();
     let client = sched.create(TcpClient::new(addr).connect_timeout(TIMEOUT));
-    let seen: Rc<RefCell<Vec<Ipc>>> = Rc::default();
-    let log = seen.clone();
-    let watcher = sched.create(from_fn(DRIVER, move |cx| async move {
-        let control = cx.inbox::<Ipc>(CONTROL)?;
-        let msg = control.recv_wait().await;
-        log.borrow_mut().push(msg);
-        Ok(())
-    }));
-    sched.link((&client, SIGNAL), (&watcher, CONTROL)).unwrap();
+    let (watcher, seen) = watch_signal(&sched, &client);
     sched.activate(&client);
     sched.activate(&watcher);
     assert!(sched.run_until(TIMEOUT, || client.is_finished() && watcher.is_finished()));
@@ -94,15 +86,7 @@ fn a_stop_message_while_connecting_is_forwarded_and_ends_the_client() {
     let client =
         sched.create(TcpClient::new(l.local_addr().unwrap()).connect_timeout(Duration::from_secs(5)));
     client.deliver(CONTROL, Ipc::shutdown_microprocess()).unwrap();
-    let seen: Rc<RefCell<Vec<Ipc>>> = Rc::default();
-    let log = seen.clone();
-    let watcher = sched.create(from_fn(DRIVER, move |cx| async move {
-        let control = cx.inbox::<Ipc>(CONTROL)?;
-        let msg = control.recv_wait().await;
-        log.borrow_mut().push(msg);
-        Ok(())
-    }));
-    sched.link((&client, SIGNAL), (&watcher, CONTROL)).unwrap();
+    let (watcher, seen) = watch_signal(&sched, &client);
     sched.activate(&client);
     sched.activate(&watcher);
     assert!(sched.run_until(TIMEOUT, || client.is_finished() && watcher.is_finished()));
@@ -135,6 +119,21 @@ fn client_reports_a_connect_timeout_on_signal() {
     let addr = listener.local_addr().unwrap().as_socket().unwrap();
     let sched = axon_core::Scheduler::new();
     let client = sched.create(TcpClient::new(addr).connect_timeout(Duration::from_millis(300)));
+    let (watcher, seen) = watch_signal(&sched, &client);
+    sched.activate(&client);
+    sched.activate(&watcher);
+    assert!(sched.run_until(TIMEOUT, || client.is_finished() && watcher.is_finished()));
+    let seen = seen.borrow();
+    let failed = seen[0].downcast_ref::<ConnectFailed>().expect("ConnectFailed on signal");
+    assert_eq!(failed.addr, addr);
+    assert_eq!(failed.kind, io::ErrorKind::TimedOut, "{failed:?}");
+}
+
+/// A component that records the first message `client` sends on `signal`.
+fn watch_signal(
+    sched: &axon_core::Scheduler,
+    client: &axon_core::ComponentRef,
+) -> (axon_core::ComponentRef, Rc<RefCell<Vec<Ipc>>>) {
     let seen: Rc<RefCell<Vec<Ipc>>> = Rc::default();
     let log = seen.clone();
     let watcher = sched.create(from_fn(DRIVER, move |cx| async move {
@@ -143,12 +142,6 @@ fn client_reports_a_connect_timeout_on_signal() {
         log.borrow_mut().push(msg);
         Ok(())
     }));
-    sched.link((&client, SIGNAL), (&watcher, CONTROL)).unwrap();
-    sched.activate(&client);
-    sched.activate(&watcher);
-    assert!(sched.run_until(TIMEOUT, || client.is_finished() && watcher.is_finished()));
-    let seen = seen.borrow();
-    let failed = seen[0].downcast_ref::<ConnectFailed>().expect("ConnectFailed on signal");
-    assert_eq!(failed.addr, addr);
-    assert_eq!(failed.kind, io::ErrorKind::TimedOut, "{failed:?}");
+    sched.link((client, SIGNAL), (&watcher, CONTROL)).unwrap();
+    (watcher, seen)
 }
