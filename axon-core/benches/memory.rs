@@ -9,10 +9,12 @@
 //! ```
 
 use std::alloc::System;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axon_core::{boxes, from_fn, BoxDecl, Component, Scheduler};
 use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
+
+mod common;
+use common::parked::{parked, spawn_tokio_parked};
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
@@ -21,15 +23,6 @@ static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 const K: usize = 100_000;
 
 const BOXES: &[BoxDecl] = &boxes::standard::<u64>();
-
-/// A component that pauses forever without touching its boxes (they are created lazily).
-fn parked() -> impl Component {
-    from_fn(BOXES, |cx| async move {
-        loop {
-            cx.pause().await;
-        }
-    })
-}
 
 /// A component that takes a handle on its inbox (creating that box), then pauses forever.
 fn parked_with_inbox() -> impl Component {
@@ -62,25 +55,11 @@ fn axon<C: Component>(name: &str, make: fn() -> C) {
     println!("memory/{name}: {bytes:.1} bytes/component, {allocs:.2} live allocations/component (K={K})");
 }
 
-static POLLED: AtomicUsize = AtomicUsize::new(0);
-
 fn tokio_oneshot() {
     let rt = tokio::runtime::Builder::new_current_thread().build().expect("tokio runtime");
     let mut senders = Vec::with_capacity(K);
     let region = Region::new(GLOBAL);
-    rt.block_on(async {
-        for _ in 0..K {
-            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-            senders.push(tx);
-            tokio::spawn(async move {
-                POLLED.fetch_add(1, Ordering::Relaxed);
-                let _ = rx.await;
-            });
-        }
-        while POLLED.load(Ordering::Relaxed) < K {
-            tokio::task::yield_now().await;
-        }
-    });
+    spawn_tokio_parked(&rt, &mut senders, K);
     let (bytes, allocs) = per_item(&region, K);
     println!("memory/tokio_task_oneshot: {bytes:.1} bytes/task, {allocs:.2} live allocations/task (K={K})");
     drop(rt);

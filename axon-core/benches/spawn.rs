@@ -10,25 +10,16 @@
 //! cargo bench -p axon-core --bench spawn
 //! ```
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use axon_core::{boxes, from_fn, BoxDecl, Component, Scheduler};
+use axon_core::Scheduler;
 use criterion::{Criterion, SamplingMode, Throughput};
+
+mod common;
+use common::parked::{parked, spawn_tokio_parked};
 
 /// Components spawned per iteration.
 const K: usize = 100_000;
-
-const BOXES: &[BoxDecl] = &boxes::standard::<u64>();
-
-/// A component that pauses forever.
-fn parked() -> impl Component {
-    from_fn(BOXES, |cx| async move {
-        loop {
-            cx.pause().await;
-        }
-    })
-}
 
 /// Spawns `k` parked components on a fresh scheduler and runs until all have paused; returns
 /// the time that took (the scheduler's teardown excluded).
@@ -45,30 +36,14 @@ fn spawn_axon(k: usize) -> Duration {
     elapsed
 }
 
-/// How many tokio tasks have been polled; one relaxed add per task.
-static POLLED: AtomicUsize = AtomicUsize::new(0);
-
 /// Spawns `k` tokio tasks, each awaiting a oneshot, on a fresh `current_thread` runtime and runs
 /// until each has been polled once; returns the time that took.
 fn spawn_tokio(k: usize) -> Duration {
     let rt = tokio::runtime::Builder::new_current_thread().build().expect("tokio runtime");
     let mut senders = Vec::with_capacity(k);
-    POLLED.store(0, Ordering::Relaxed);
-    let elapsed = rt.block_on(async {
-        let start = Instant::now();
-        for _ in 0..k {
-            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-            senders.push(tx);
-            tokio::spawn(async move {
-                POLLED.fetch_add(1, Ordering::Relaxed);
-                let _ = rx.await;
-            });
-        }
-        while POLLED.load(Ordering::Relaxed) < k {
-            tokio::task::yield_now().await;
-        }
-        start.elapsed()
-    });
+    let start = Instant::now();
+    spawn_tokio_parked(&rt, &mut senders, k);
+    let elapsed = start.elapsed();
     drop(rt);
     drop(senders);
     elapsed

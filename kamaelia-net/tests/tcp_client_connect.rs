@@ -64,17 +64,8 @@ fn client_reports_a_refused_connection_on_signal() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap()
     }; // closed again: nothing listens there now
-    let sched = axon_core::Scheduler::new();
-    let client = sched.create(TcpClient::new(addr).connect_timeout(TIMEOUT));
-    let (watcher, seen) = watch_signal(&sched, &client);
-    sched.activate(&client);
-    sched.activate(&watcher);
-    assert!(sched.run_until(TIMEOUT, || client.is_finished() && watcher.is_finished()));
-    let seen = seen.borrow();
-    let failed = seen[0].downcast_ref::<ConnectFailed>().expect("ConnectFailed on signal");
-    assert_eq!(failed.addr, addr);
+    let failed = connect_failure(addr, TIMEOUT);
     assert_eq!(failed.kind, io::ErrorKind::ConnectionRefused);
-    assert!(seen[0].is_producer_finished());
 }
 
 #[test]
@@ -117,16 +108,24 @@ fn unanswering_listener() -> (socket2::Socket, Vec<std::net::TcpStream>) {
 fn client_reports_a_connect_timeout_on_signal() {
     let (listener, _fillers) = unanswering_listener();
     let addr = listener.local_addr().unwrap().as_socket().unwrap();
+    let failed = connect_failure(addr, Duration::from_millis(300));
+    assert_eq!(failed.kind, io::ErrorKind::TimedOut, "{failed:?}");
+}
+
+/// Runs a `TcpClient` to `addr` that is expected to fail; returns the `ConnectFailed` it sends
+/// on `signal` (checking it names `addr` and is a kind of `ProducerFinished`).
+fn connect_failure(addr: std::net::SocketAddr, timeout: Duration) -> ConnectFailed {
     let sched = axon_core::Scheduler::new();
-    let client = sched.create(TcpClient::new(addr).connect_timeout(Duration::from_millis(300)));
+    let client = sched.create(TcpClient::new(addr).connect_timeout(timeout));
     let (watcher, seen) = watch_signal(&sched, &client);
     sched.activate(&client);
     sched.activate(&watcher);
     assert!(sched.run_until(TIMEOUT, || client.is_finished() && watcher.is_finished()));
     let seen = seen.borrow();
-    let failed = seen[0].downcast_ref::<ConnectFailed>().expect("ConnectFailed on signal");
+    assert!(seen[0].is_producer_finished());
+    let failed = seen[0].downcast_ref::<ConnectFailed>().expect("ConnectFailed on signal").clone();
     assert_eq!(failed.addr, addr);
-    assert_eq!(failed.kind, io::ErrorKind::TimedOut, "{failed:?}");
+    failed
 }
 
 /// A component that records the first message `client` sends on `signal`.

@@ -169,7 +169,11 @@ pub fn echo(addr: SocketAddr, data: Vec<u8>, half_close: bool) -> io::Result<Vec
     Ok(got)
 }
 
-/// Reads until EOF or an error; returns what was read and whether it ended in a clean EOF.
+/// Reads until the server closes the connection; returns what was read and whether it ended in
+/// a clean EOF (rather than a reset).
+///
+/// # Panics
+/// If the read times out: the server never closed the connection.
 pub fn read_to_end(s: &mut TcpStream) -> (Vec<u8>, bool) {
     let mut got = Vec::new();
     let mut buf = [0u8; 64 * 1024];
@@ -177,6 +181,9 @@ pub fn read_to_end(s: &mut TcpStream) -> (Vec<u8>, bool) {
         match s.read(&mut buf) {
             Ok(0) => return (got, true),
             Ok(k) => got.extend_from_slice(&buf[..k]),
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                panic!("the server did not close the connection within {LIMIT:?} ({} bytes read)", got.len())
+            }
             Err(_) => return (got, false),
         }
     }
