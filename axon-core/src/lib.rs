@@ -86,6 +86,7 @@
 //!   [`EndCause::Panicked`] (Axon's `immortalise()` as the only mode).
 //! - **No zombies**: stopping a paused component ends it; a pause request is never stranded.
 //! - **One registry per scheduler**, not a process-wide singleton.
+#![deny(unsafe_code)] // `unsafe` only in modules that allow it, each with `// SAFETY:` and Miri tests.
 
 pub mod boxes;
 mod component;

@@ -1,5 +1,6 @@
 //! Shared pieces of the kamaelia-rs examples: command-line parsing and a component that turns
 //! SIGINT/SIGTERM into a controlled shutdown.
+#![forbid(unsafe_code)]
 
 pub mod chat;
 

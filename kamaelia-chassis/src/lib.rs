@@ -27,6 +27,7 @@
 //! - [`components`]: `ConsoleReader`, `ConsoleEchoer`, `Map`: small everyday components.
 //! - [`docs`]: the guide, the Axon-name table, the guarantees, the cookbook and the README (every code block
 //!   in them is compiled and run as a test).
+#![forbid(unsafe_code)]
 
 pub mod backplane;
 pub mod carousel;

@@ -73,6 +73,7 @@
 //!   handler's remaining output is still written before the socket closes.
 //! - **Errors are reported**: a bind failure is the constructor's error; an accept error never
 //!   stops a server; a connect failure is a [`ipc::ConnectFailed`] on the client's `signal`.
+#![deny(unsafe_code)] // `unsafe` only in modules that allow it, each with `// SAFETY:` and Miri tests.
 
 mod connected_socket_adapter;
 pub mod ipc;
