@@ -15,7 +15,7 @@
 //! - `flushing`: set by `ProducerFinished` on `control`; the adapter closes once `writing` and
 //!   `inbox` are empty.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -23,13 +23,14 @@ use std::time::{Duration, Instant};
 use axon_core::boxes::{CONTROL, INBOX, OUTBOX, SIGNAL};
 use axon_core::ipc::{Ipc, IpcKind};
 use axon_core::{BoxDecl, Component, ComponentResult, Context, Inbox, Outbox};
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, Bytes};
 use mio::net::TcpStream;
 use mio::Interest;
 use tracing::debug;
 
 use crate::ipc::{HowDied, PeerEof, SocketShutdown};
 use crate::reactor::{Reactor, Registered, READABLE, READ_CLOSED, WRITABLE};
+use crate::read_buf::ReadBuf;
 
 /// The name of the adapter's outbox to its creator (Kamaelia's `"CreatorFeedback"`).
 pub const CREATOR_FEEDBACK: &str = "CreatorFeedback";
@@ -40,9 +41,6 @@ const BUDGET_CHUNKS: usize = 16;
 
 /// Bytes an adapter may write in one step.
 const WRITE_BUDGET: usize = 64 * 1024 * BUDGET_CHUNKS;
-
-/// When less than this is left of the read buffer, a fresh one is allocated.
-const MIN_READ_ROOM: usize = 4096;
 
 /// Settings for a [`ConnectedSocketAdapter`]; [`TcpServer`](crate::TcpServer) and
 /// [`TcpClient`](crate::TcpClient) take one for the adapters they make.
@@ -243,7 +241,7 @@ impl Component for ConnectedSocketAdapter {
             outbox: cx.outbox(OUTBOX)?,
             signal: cx.outbox(SIGNAL)?,
             chunk,
-            read_buf: BytesMut::zeroed(chunk),
+            read_buf: ReadBuf::new(chunk),
             held: None,
             writing: None,
             reading: true,
@@ -288,8 +286,8 @@ struct Conn {
     signal: Outbox<Ipc>,
     /// The read size.
     chunk: usize,
-    /// Where reads land; chunks are split off it, frozen, and sent without copying.
-    read_buf: BytesMut,
+    /// Where reads land; each read is split off as a chunk and sent without copying.
+    read_buf: ReadBuf,
     /// A chunk the handler had no room for.
     held: Option<Bytes>,
     /// The rest of the message being written.
@@ -417,25 +415,20 @@ impl Conn {
         }
         let mut budget = self.chunk * BUDGET_CHUNKS;
         while self.reading && self.io.is_ready(READABLE) {
-            if self.read_buf.len() < MIN_READ_ROOM.min(self.chunk) {
-                // The old buffer lives on in the chunks already sent; start a fresh one.
-                self.read_buf = BytesMut::zeroed(self.chunk);
-            }
-            let room = self.read_buf.len();
-            match self.io.get().read(&mut self.read_buf[..]) {
-                Ok(0) => {
+            match self.read_buf.recv_from(self.io.get()) {
+                Ok((data, _)) if data.is_empty() => {
                     self.reading = false;
                     self.eof_seen = true;
                     self.eof_to_report = true;
                 }
-                Ok(n) => {
-                    if n < room && !self.io.is_ready(READ_CLOSED) {
+                Ok((data, short)) => {
+                    let n = data.len();
+                    if short && !self.io.is_ready(READ_CLOSED) {
                         // A short read drained the socket: the next arrival is a new edge, so
                         // skip the read that would only say `WouldBlock` (as tokio does). Not
                         // after the peer's close was reported: its EOF must still be read.
                         self.io.clear(READABLE);
                     }
-                    let data = self.read_buf.split_to(n).freeze();
                     self.io.reactor().note_read(n);
                     if let Err(e) = self.outbox.send(data) {
                         self.held = Some(e.message);

@@ -78,6 +78,7 @@
 mod connected_socket_adapter;
 pub mod ipc;
 mod reactor;
+mod read_buf;
 mod tcp_client;
 mod tcp_server;
 
