@@ -274,6 +274,8 @@ impl<T> Storage<T> {
     }
 
     /// Makes the current component (or, outside a step, `fallback`) a waiter for room.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn add_waiter(&self, fallback: &Weak<Task>) {
         let me = crate::scheduler::current_task(fallback).unwrap_or_else(|| fallback.clone());
         let mut waiters = self.waiters.borrow_mut();
@@ -625,10 +627,11 @@ impl<T: 'static> Inbox<T> {
     }
 
     /// Whether taking a message from this box wakes every component whose outbox feeds it
-    /// (Axon's wake rule 2, on by default). Turn it off for an unbounded box fed by many
-    /// components that never wait on it — a server's feedback box fed by every connection, say —
-    /// where each collection would otherwise wake them all for nothing. Components waiting for
-    /// room with [`Outbox::send_wait`] are woken either way.
+    /// (Axon's wake rule 2, on by default). Turn it off for a box whose producers do not need a
+    /// wake per collection — a server's feedback box fed by every connection, say, or a socket
+    /// adapter's write queue — where each collection would otherwise wake them for nothing.
+    /// Producers that found the box full ([`NoSpaceInBox`] from [`Outbox::send`], or waiting in
+    /// [`Outbox::send_wait`]) are woken by the next collection either way.
     pub fn set_notify_producers(&self, on: bool) {
         if let Some(s) = &self.node.local {
             s.notify_producers.set(on);
@@ -675,7 +678,11 @@ impl<T: 'static> Outbox<T> {
     /// ended ([`Stats::dropped_dead`](crate::Stats)).
     ///
     /// # Errors
-    /// [`NoSpaceInBox`] with the message when the destination is bounded and full.
+    /// [`NoSpaceInBox`] with the message when the destination is bounded and full. The sender
+    /// (the component running now, else this outbox's owner) is then woken by the destination's
+    /// next collection, so Axon's pattern — catch the error, pause, retry when woken — works even
+    /// for a box that does not wake its producers on every collection
+    /// ([`Inbox::set_notify_producers`]).
     #[inline(always)]
     pub fn send(&self, msg: T) -> Result<(), NoSpaceInBox<T>> {
         let sink = self.node.sink.borrow();
@@ -686,7 +693,10 @@ impl<T: 'static> Outbox<T> {
         };
         match storage.push(msg) {
             Ok(()) => Ok(()),
-            Err(PushError::Full(message, capacity)) => Err(NoSpaceInBox { message, capacity }),
+            Err(PushError::Full(message, capacity)) => {
+                storage.add_waiter(&self.node.owner);
+                Err(NoSpaceInBox { message, capacity })
+            }
             Err(PushError::Dead(_)) => {
                 drop(sink);
                 self.count_drop(true);
@@ -711,9 +721,9 @@ impl<T: 'static> Outbox<T> {
         loop {
             match self.send(msg) {
                 Ok(()) => return,
+                // The failed send made this component a waiter for room.
                 Err(e) => msg = e.message,
             }
-            self.wait_for_room();
             crate::scheduler::pause_current(&self.node.owner).await;
         }
     }

@@ -199,3 +199,59 @@ fn a_self_send_after_being_woken_by_a_delivery_is_not_lost() {
     sched.run_until_idle();
     assert_eq!(seen.get(), 3, "a wake from its own send was lost");
 }
+
+// ----- 5. a box that does not wake its producers on every collection -----
+
+/// Producers that catch `NoSpaceInBox` and pause — Axon's pattern — are woken by the next
+/// collection even when the box's per-collection wake (rule 2) is turned off; a producer that
+/// never found it full is not woken.
+#[test]
+fn with_rule_2_off_a_producer_that_found_the_box_full_is_still_woken() {
+    const EACH: u32 = 30;
+    let s = Scheduler::new();
+    let got = Rc::new(RefCell::new(Vec::new()));
+    let g = got.clone();
+    let consumer = s.create(from_fn(STD, move |cx| async move {
+        let inbox = cx.inbox::<u32>("inbox")?;
+        inbox.set_notify_producers(false);
+        loop {
+            let m = inbox.recv_wait().await;
+            g.borrow_mut().push(m);
+            cx.yield_now().await;
+        }
+    }));
+    consumer.inbox::<u32>("inbox").unwrap().set_size(Some(1));
+    // Axon style: send, and on NoSpaceInBox pause and retry.
+    let axon_style = s.create(from_fn(STD, move |cx| async move {
+        let out = cx.outbox::<u32>("outbox")?;
+        for i in 0..EACH {
+            let mut msg = i;
+            while let Err(e) = out.send(msg) {
+                msg = e.message;
+                cx.pause().await;
+            }
+        }
+        Ok(())
+    }));
+    s.link((&axon_style, "outbox"), (&consumer, "inbox")).unwrap();
+    // A second producer that sends once and then only pauses, counting its wakes.
+    let wakes = Rc::new(Cell::new(0u32));
+    let w = wakes.clone();
+    let quiet = s.create(from_fn(STD, move |cx| async move {
+        cx.pause().await;
+        loop {
+            w.set(w.get() + 1);
+            cx.pause().await;
+        }
+    }));
+    s.link((&quiet, "outbox"), (&consumer, "inbox")).unwrap();
+    s.activate(&quiet);
+    s.run_until_idle();
+    s.activate(&consumer);
+    s.activate(&axon_style);
+    s.run_until_idle();
+
+    assert!(axon_style.is_finished(), "the Axon-style producer was stranded");
+    assert_eq!(*got.borrow(), (0..EACH).collect::<Vec<_>>());
+    assert_eq!(wakes.get(), 0, "rule 2 is off: collections do not wake a producer that never waited");
+}

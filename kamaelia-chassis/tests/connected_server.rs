@@ -120,16 +120,45 @@ fn a_client_that_half_closes_gets_everything_back_then_eof() {
     assert!(got == data, "got {} bytes", got.len());
 }
 
-#[test]
-fn a_client_that_never_reads_meets_backpressure_not_unbounded_buffering() {
+/// Echoes the way Axon code does: `send`, and on `NoSpaceInBox` pause and try again when woken.
+struct AxonStyleEcho;
+
+impl Component for AxonStyleEcho {
+    fn boxes(&self) -> &'static [BoxDecl] {
+        BYTES
+    }
+
+    async fn main(self, cx: Context) -> ComponentResult {
+        let inbox = cx.inbox::<Bytes>("inbox")?;
+        let control = cx.inbox::<Ipc>("control")?;
+        let outbox = cx.outbox::<Bytes>("outbox")?;
+        loop {
+            while let Some(mut data) = inbox.recv() {
+                while let Err(e) = outbox.send(data) {
+                    data = e.message;
+                    cx.pause().await;
+                }
+            }
+            if control.recv().is_some_and(|m| m.is_stop()) {
+                return Ok(());
+            }
+            cx.pause().await;
+        }
+    }
+}
+
+/// A client writes `total` bytes and reads nothing until the adapter has stopped reading (the
+/// handler's inbox, and behind it the adapter's, are full); then it reads everything back. The
+/// server must never have held more than its buffers allow.
+fn never_reading_client<C: Component>(total: usize, handler: fn() -> C) {
     const CHUNK: usize = 64 * 1024;
     const HANDLER_INBOX: usize = 8;
-    let h = Harness::start(|| {
-        let s = SimpleServer::new(any_addr(), || EchoProtocol).unwrap().handler_inbox_size(HANDLER_INBOX);
+    let h = Harness::start(move || {
+        let s = SimpleServer::new(any_addr(), handler).unwrap().handler_inbox_size(HANDLER_INBOX);
         let a = s.local_addr();
         (s, a)
     });
-    let data = Arc::new(pattern(64, 64 << 20));
+    let data = Arc::new(pattern(64, total));
     let stream = connect(h.addr);
     let mut writer = stream.try_clone().unwrap();
     let d = data.clone();
@@ -146,13 +175,25 @@ fn a_client_that_never_reads_meets_backpressure_not_unbounded_buffering() {
         got.extend_from_slice(&buf[..k]);
     }
     w.join().unwrap().unwrap();
-    assert!(got == *data, "64 MiB came back altered");
+    assert!(got == *data, "the data came back altered");
     // What the server held at any moment: the handler's inbox, the one chunk the handler is
     // waiting to pass on, the adapter's inbox (64 chunks by default), one chunk held back by the
     // adapter and one being written.
     let bound = (HANDLER_INBOX + 1 + 64 + 2) * CHUNK;
     let p = h.probe();
     assert!(p.net.max_in_flight as usize <= bound, "held {} bytes, bound {bound}", p.net.max_in_flight);
+}
+
+#[test]
+fn a_client_that_never_reads_meets_backpressure_not_unbounded_buffering() {
+    never_reading_client(64 << 20, || EchoProtocol);
+}
+
+/// The adapter's inbox does not wake its producer on every write; a handler that catches
+/// `NoSpaceInBox` and pauses must still be woken when room appears.
+#[test]
+fn an_axon_style_handler_that_pauses_on_a_full_adapter_is_woken_when_room_appears() {
+    never_reading_client(16 << 20, || AxonStyleEcho);
 }
 
 #[test]

@@ -135,7 +135,10 @@ impl CsaConfig {
 ///
 /// # Inboxes
 /// - `inbox` ([`Bytes`]): data to write to the socket, in order. Bounded (64 messages by default,
-///   [`CsaConfig::inbox_size`]): a producer using `send_wait` waits while the peer is slow.
+///   [`CsaConfig::inbox_size`]): a producer using `send_wait` waits while the peer is slow. A
+///   producer that gets `NoSpaceInBox` and pauses is woken when room appears; unlike Axon's
+///   default, taking a message does not otherwise wake the producers
+///   ([`Inbox::set_notify_producers`] is off), which saves one step of the handler per message.
 /// - `control` ([`Ipc`]): a kind of `ProducerFinished` — write everything queued, then close; a
 ///   kind of `ShutdownMicroprocess` (or `Shutdown`) — close now, dropping unwritten data. Other
 ///   messages are ignored.
@@ -234,9 +237,14 @@ impl Component for ConnectedSocketAdapter {
             Interest::READABLE | Interest::WRITABLE,
             cx.local_waker(),
         )?;
+        let inbox = cx.inbox(INBOX)?;
+        // Each write takes a message from `inbox`; waking the producer for each (rule 2) would
+        // poll the handler once more per message for nothing. A producer that found the inbox
+        // full is woken when room appears either way.
+        inbox.set_notify_producers(false);
         let mut conn = Conn {
             io,
-            inbox: cx.inbox(INBOX)?,
+            inbox,
             control: cx.inbox(CONTROL)?,
             outbox: cx.outbox(OUTBOX)?,
             signal: cx.outbox(SIGNAL)?,
