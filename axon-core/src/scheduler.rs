@@ -41,11 +41,10 @@ use parking_lot::Mutex;
 use slab::Slab;
 
 use crate::component::{Component, ComponentId, ComponentRef, EndCause};
-use crate::context::Context;
 use crate::error::LinkError;
 use crate::linkage::{LinkOptions, Linkage};
 use crate::postoffice::Postoffice;
-use crate::task::{Body, EndKind, State, Task};
+use crate::task::{EndKind, Start, State, Task};
 use crate::tracker::Tracker;
 
 /// What the running component asked for when it returned `Pending`.
@@ -198,8 +197,8 @@ impl Shared {
 
     pub(crate) fn create<C: Component>(self: &Rc<Self>, c: C) -> ComponentRef {
         let decls = c.boxes();
-        let task = Task::new(self.clone(), std::any::type_name::<C>, decls, |_| {
-            Body::Unstarted(Box::new(move |cx| Box::pin(c.main(cx))))
+        let task = Task::new(self.clone(), std::any::type_name::<C>, decls, |me| {
+            Box::pin(Start::new(c, me.clone(), C::main))
         });
         ComponentRef { task }
     }
@@ -276,7 +275,9 @@ impl Shared {
     }
 
     fn take_remote(&self) {
-        if !self.remote.pending.swap(false, Ordering::SeqCst) {
+        // A plain load first: the swap (a locked instruction) only when there is something.
+        if !self.remote.pending.load(Ordering::Relaxed) || !self.remote.pending.swap(false, Ordering::SeqCst)
+        {
             return;
         }
         let wakes = std::mem::take(&mut *self.remote.wakes.lock());
@@ -353,28 +354,14 @@ impl Shared {
         crate::task::bump_pause_epoch();
         set_intent(Intent::Foreign);
         self.current.set(task.key());
-        let body = std::mem::replace(&mut *task.body.borrow_mut(), Body::Empty);
-        let mut fut = match body {
-            Body::Running(f) => f,
-            Body::Unstarted(start) => {
-                let cx = Context::new(task.clone());
-                match catch_unwind(AssertUnwindSafe(|| start(cx))) {
-                    Ok(f) => f,
-                    Err(p) => {
-                        finish(task, EndCause::Panicked(panic_message(&*p)));
-                        return;
-                    }
-                }
-            }
-            Body::Empty => {
-                finish(task, EndCause::Finished);
-                return;
-            }
+        let Some(mut fut) = task.body.take() else {
+            finish(task, EndCause::Finished);
+            return;
         };
         let mut cx = std::task::Context::from_waker(&self.waker);
         match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx))) {
             Ok(Poll::Pending) => {
-                *task.body.borrow_mut() = Body::Running(fut);
+                task.body.set(Some(fut));
                 let intent = intent();
                 let requeue = task.state.get() == State::RunningWoken
                     || task.stop_requested.get()
@@ -490,8 +477,7 @@ pub(crate) fn finish(task: Rc<Task>, cause: EndCause) {
     }
     let was_active = task.state.get() != State::Inactive;
     task.state.set(State::Done);
-    let body = std::mem::replace(&mut *task.body.borrow_mut(), Body::Empty);
-    drop_quietly(body);
+    drop_quietly(task.body.take());
     let shared = task.shared.clone();
     // Remove the links it made, then close its inboxes.
     // (Most components never made a link or had a parent: their extras were never allocated,

@@ -24,13 +24,11 @@ use std::rc::{Rc, Weak};
 
 use crate::boxes::{AnyNode, BoxDecl};
 use crate::component::{ComponentId, ComponentRef, ComponentResult, EndCause};
-use crate::context::Context;
 use crate::error::{BoxError, BoxName, Direction};
 use crate::postoffice::Postoffice;
 use crate::scheduler::Shared;
 
 pub(crate) type LocalFuture = Pin<Box<dyn Future<Output = ComponentResult>>>;
-pub(crate) type Starter = Box<dyn FnOnce(Context) -> LocalFuture>;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum State {
@@ -52,13 +50,53 @@ pub(crate) enum EndKind {
     Detailed,
 }
 
-pub(crate) enum Body {
-    /// Created but never polled: the component value, waiting for its context.
-    Unstarted(Starter),
-    /// Its `main` future.
-    Running(LocalFuture),
-    /// Taken out by the scheduler while it is polled, or ended.
-    Empty,
+pin_project_lite::pin_project! {
+    /// A component's `main` future before and after it starts, in one allocation: the component
+    /// value waits here until the first poll, which makes its [`Context`](crate::Context) and
+    /// calls `main` in place. (An `async` block would keep the component value beside `main`'s
+    /// future for the whole run: captured values are never overlapped with later state.)
+    #[project = StartProj]
+    pub(crate) enum Start<C, F, M> {
+        Waiting { component: Option<C>, me: Weak<Task>, main: Option<M> },
+        Running { #[pin] fut: F },
+    }
+}
+
+impl<C, F, M> Start<C, F, M>
+where
+    F: Future<Output = ComponentResult>,
+    M: FnOnce(C, crate::Context) -> F,
+{
+    pub(crate) fn new(component: C, me: Weak<Task>, main: M) -> Self {
+        Start::Waiting { component: Some(component), me, main: Some(main) }
+    }
+}
+
+impl<C, F, M> Future for Start<C, F, M>
+where
+    F: Future<Output = ComponentResult>,
+    M: FnOnce(C, crate::Context) -> F,
+{
+    type Output = ComponentResult;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<ComponentResult> {
+        loop {
+            match self.as_mut().project() {
+                StartProj::Running { fut } => return fut.poll(cx),
+                StartProj::Waiting { component, me, main } => {
+                    // Polled only while the scheduler holds the task, so it is alive; and only
+                    // once in this state, since it leaves it below.
+                    let (Some(task), Some(component), Some(main)) =
+                        (me.upgrade(), component.take(), main.take())
+                    else {
+                        return std::task::Poll::Ready(Ok(()));
+                    };
+                    let fut = main(component, crate::Context::new(task));
+                    self.set(Start::Running { fut });
+                }
+            }
+        }
+    }
 }
 
 /// A declared box: not created until first used, created, or deleted by its component.
@@ -213,7 +251,10 @@ pub(crate) struct Task {
     pub(crate) type_name: fn() -> &'static str,
     pub(crate) decls: &'static [BoxDecl],
     pub(crate) shared: Rc<Shared>,
-    pub(crate) body: RefCell<Body>,
+    /// The component's `main` future, made when the component is created (it makes its
+    /// [`Context`](crate::Context) at its first poll, so it holds no strong reference to the task before then).
+    /// `None` while the scheduler polls it (taken out and put back) and once the task has ended.
+    pub(crate) body: Cell<Option<LocalFuture>>,
     pub(crate) boxes: RefCell<BoxTable>,
     pub(crate) extras: RefCell<Option<Box<Extras>>>,
 }
@@ -223,7 +264,7 @@ impl Task {
         shared: Rc<Shared>,
         type_name: fn() -> &'static str,
         decls: &'static [BoxDecl],
-        make_body: impl FnOnce(&Weak<Task>) -> Body,
+        make_body: impl FnOnce(&Weak<Task>) -> LocalFuture,
     ) -> Rc<Task> {
         Rc::new_cyclic(|me| Task {
             state: Cell::new(State::Inactive),
@@ -235,7 +276,7 @@ impl Task {
             type_name,
             decls,
             shared,
-            body: RefCell::new(make_body(me)),
+            body: Cell::new(Some(make_body(me))),
             boxes: RefCell::new(BoxTable::default()),
             extras: RefCell::new(None),
         })

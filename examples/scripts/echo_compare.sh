@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Compares `echo_server` with `tokio_echo` under one `echo_load` setting: ROUNDS rounds, the two
+# servers alternating, each loaded for DURATION seconds from a separate process; prints every
+# round, each server's median, and the ratio of the medians (echo_server / tokio_echo).
+#
+#   examples/scripts/echo_compare.sh [ROUNDS] -- ECHO_LOAD_ARGS...
+#   examples/scripts/echo_compare.sh 8 -- --mode rr --size 64 --conns 100
+#   examples/scripts/echo_compare.sh 8 -- --mode stream --size 4096 --depth 16 --conns 100
+#
+# Environment: DURATION (default 4), PIN=1 to pin each server to CPU 0 and the load to CPU 1,
+# PORT_BASE (default 7101; the two servers use PORT_BASE and PORT_BASE+1).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROUNDS=${1:-6}
+shift || true
+[ "${1:-}" = "--" ] && shift
+LOAD_ARGS=("$@")
+[ ${#LOAD_ARGS[@]} -eq 0 ] && LOAD_ARGS=(--mode rr --size 64 --conns 100)
+DURATION=${DURATION:-4}
+PORT_BASE=${PORT_BASE:-7101}
+cargo build --release --quiet --example echo_server --example tokio_echo --example echo_load
+BIN=${CARGO_TARGET_DIR:-target}/release/examples
+ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+if [ "${PIN:-0}" = 1 ]; then SERVER_CPU=(taskset -c 0); LOAD_CPU=(taskset -c 1); else SERVER_CPU=(); LOAD_CPU=(); fi
+
+run() { # name binary port -> prints msgs_per_s
+    local name=$1 bin=$2 port=$3 pid out
+    "${SERVER_CPU[@]}" "$BIN/$bin" --addr "127.0.0.1:$port" >/dev/null 2>&1 &
+    pid=$!
+    for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+    out=$("${LOAD_CPU[@]}" "$BIN/echo_load" --addr "127.0.0.1:$port" "${LOAD_ARGS[@]}" \
+        --duration "$DURATION" 2>/dev/null | grep '^RESULT' || true)
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    echo "$name $out" >&2
+    echo "$out" | sed -n 's/.*msgs_per_s=\([0-9.]*\).*/\1/p'
+}
+
+median() { sort -n | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
+
+axon=(); tokio=()
+for _ in $(seq "$ROUNDS"); do
+    axon+=("$(run echo_server echo_server "$PORT_BASE")")
+    tokio+=("$(run tokio_echo tokio_echo $((PORT_BASE + 1)))")
+done
+ma=$(printf '%s\n' "${axon[@]}" | median)
+mt=$(printf '%s\n' "${tokio[@]}" | median)
+echo "MEDIAN args=\"${LOAD_ARGS[*]}\" rounds=$ROUNDS echo_server=$ma tokio_echo=$mt ratio=$(awk -v a="$ma" -v t="$mt" 'BEGIN {printf "%.3f", (t > 0 ? a / t : 0)}')"
