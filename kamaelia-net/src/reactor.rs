@@ -110,6 +110,8 @@ pub struct Reactor {
     waker: Arc<Waker>,
     /// The registered sockets, keyed by token.
     slots: RefCell<Slab<Slot>>,
+    /// The components to wake after a poll; kept between polls so a poll allocates nothing.
+    woken: RefCell<Vec<LocalWaker>>,
     /// The counters reported by [`Reactor::stats`].
     stats: Cell<NetStats>,
 }
@@ -129,6 +131,7 @@ impl Reactor {
             events: RefCell::new(Events::with_capacity(EVENTS_CAPACITY)),
             waker,
             slots: RefCell::new(Slab::new()),
+            woken: RefCell::new(Vec::new()),
             stats: Cell::new(NetStats::default()),
         })
     }
@@ -184,7 +187,8 @@ impl Reactor {
     /// Waits up to `timeout` (forever if `None`) for readiness, sets the readiness bits of every
     /// socket reported and wakes its component. Returns early on an unpark from another thread.
     pub(crate) fn turn(&self, timeout: Option<Duration>) {
-        let mut woken = Vec::new();
+        // Taken out while in use (no borrow is held across the wakes below), put back after.
+        let mut woken = std::mem::take(&mut *self.woken.borrow_mut());
         {
             let mut events = self.events.borrow_mut();
             if let Err(e) = self.poll.borrow_mut().poll(&mut events, timeout) {
@@ -216,8 +220,12 @@ impl Reactor {
         }
         // Wake after every borrow is released: a wake only queues the component, but keep the
         // reactor free of re-entrancy anyway.
-        for w in woken {
+        for w in woken.drain(..) {
             w.wake();
+        }
+        let mut keep = self.woken.borrow_mut();
+        if keep.capacity() < woken.capacity() {
+            *keep = woken;
         }
     }
 
