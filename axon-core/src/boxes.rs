@@ -23,12 +23,12 @@
 use std::any::{Any, TypeId};
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
 use std::fmt;
 use std::rc::{Rc, Weak};
 
 use crate::component::ComponentId;
 use crate::error::{BoxName, Direction, LinkError, NoSpaceInBox};
+use crate::queue::Queue;
 use crate::task::Task;
 
 /// The name of the standard data inbox.
@@ -187,7 +187,10 @@ pub(crate) fn make_node<T: 'static>(
 /// The storage of an inbox: Axon's `realsink`.
 pub(crate) struct Storage<T> {
     /// The queued messages, oldest first.
-    queue: RefCell<VecDeque<T>>,
+    queue: Queue<T>,
+    /// What a push checks, one comparison for both refusals: `capacity` while the owner lives,
+    /// 0 once it has ended (`dead`); the refusal path tells the two apart.
+    limit: Cell<usize>,
     /// The size limit; `usize::MAX` when unbounded.
     capacity: Cell<usize>,
     /// The component woken when a message is appended (rule 1).
@@ -205,8 +208,11 @@ pub(crate) struct Storage<T> {
     /// The pause epoch (`task::pause_epoch`) at which `owner` was last woken: until some
     /// component pauses again, waking it again would change nothing, so it is skipped.
     owner_woken: Cell<u64>,
-    /// The same for `producers`; reset to 0 when the list grows.
-    producers_woken: Cell<u64>,
+    /// The pause epoch of the last collection that woke `producers` (if `notify_producers`)
+    /// and `waiters`: later collections in that epoch skip both. Reset to 0 whenever that would
+    /// skip a wake that is due: when `producers` grows, a waiter is added, or
+    /// `notify_producers` is turned on.
+    collected: Cell<u64>,
 }
 
 pub(crate) enum PushError<T> {
@@ -217,7 +223,8 @@ pub(crate) enum PushError<T> {
 impl<T> Storage<T> {
     fn new(owner: Weak<Task>) -> Self {
         Storage {
-            queue: RefCell::new(VecDeque::new()),
+            queue: Queue::new(),
+            limit: Cell::new(usize::MAX),
             capacity: Cell::new(usize::MAX),
             owner,
             producers: RefCell::new(Vec::new()),
@@ -225,28 +232,35 @@ impl<T> Storage<T> {
             waiters: RefCell::new(Vec::new()),
             dead: Cell::new(false),
             owner_woken: Cell::new(0),
-            producers_woken: Cell::new(0),
+            collected: Cell::new(0),
         }
     }
 
     #[inline]
     pub(crate) fn push(&self, msg: T) -> Result<(), PushError<T>> {
-        {
-            let mut q = self.queue.borrow_mut();
-            if q.len() >= self.capacity.get() {
-                return Err(PushError::Full(msg, self.capacity.get()));
-            }
-            if self.dead.get() {
-                return Err(PushError::Dead(msg));
-            }
-            q.push_back(msg);
+        if self.queue.len() >= self.limit.get() {
+            return Err(self.refuse(msg));
         }
+        self.queue.push_back(msg);
         let epoch = crate::task::pause_epoch();
         if self.owner_woken.get() != epoch {
             self.owner_woken.set(epoch);
             self.wake_owner();
         }
         Ok(())
+    }
+
+    /// Why a push was refused: full (checked first, as a bounded box of an ended component
+    /// still reports full) or ended.
+    #[cold]
+    #[inline(never)]
+    fn refuse(&self, msg: T) -> PushError<T> {
+        if self.queue.len() >= self.capacity.get() {
+            PushError::Full(msg, self.capacity.get())
+        } else {
+            debug_assert!(self.dead.get());
+            PushError::Dead(msg)
+        }
     }
 
     #[cold]
@@ -259,18 +273,42 @@ impl<T> Storage<T> {
 
     #[inline]
     pub(crate) fn pop(&self) -> Option<T> {
-        let msg = self.queue.borrow_mut().pop_front()?;
-        if self.notify_producers.get() {
-            let epoch = crate::task::pause_epoch();
-            if self.producers_woken.get() != epoch {
-                self.producers_woken.set(epoch);
-                wake_all(&self.producers.borrow());
-            }
-        }
-        if !self.waiters.borrow().is_empty() {
-            wake_all(&std::mem::take(&mut *self.waiters.borrow_mut()));
+        let msg = self.queue.pop_front()?;
+        let epoch = crate::task::pause_epoch();
+        if self.collected.get() != epoch {
+            self.collected.set(epoch);
+            self.wake_on_collection();
         }
         Some(msg)
+    }
+
+    /// Axon's rule 2 (the producers, unless turned off) and the components waiting for room;
+    /// out of line, so a pop that wakes nobody stays small.
+    #[cold]
+    #[inline(never)]
+    fn wake_on_collection(&self) {
+        if self.notify_producers.get() {
+            wake_all(&self.producers.borrow());
+        }
+        let waiters = std::mem::take(&mut *self.waiters.borrow_mut());
+        wake_all(&waiters);
+    }
+
+    /// Turns Axon's rule 2 on or off for this storage.
+    fn set_notify_producers(&self, on: bool) {
+        if on && !self.notify_producers.get() {
+            // Collections earlier in this epoch did not wake the producers.
+            self.collected.set(0);
+        }
+        self.notify_producers.set(on);
+    }
+
+    /// Sets the size limit (`usize::MAX`: none).
+    fn set_capacity(&self, cap: usize) {
+        self.capacity.set(cap);
+        if !self.dead.get() {
+            self.limit.set(cap);
+        }
     }
 
     /// Makes the current component (or, outside a step, `fallback`) a waiter for room.
@@ -280,14 +318,16 @@ impl<T> Storage<T> {
         if !waiters.iter().any(|w| w.ptr_eq(&me)) {
             waiters.push(me);
         }
+        // The next collection must wake it, whatever the epoch.
+        self.collected.set(0);
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.queue.borrow().len()
+        self.queue.len()
     }
 
     pub(crate) fn is_full(&self) -> bool {
-        self.queue.borrow().len() >= self.capacity.get()
+        self.queue.len() >= self.capacity.get()
     }
 
     pub(crate) fn capacity(&self) -> Option<usize> {
@@ -333,7 +373,9 @@ impl<T: 'static> BoxNode<T> {
     }
 
     fn propagate(&self, sink: &Option<Rc<Storage<T>>>) {
-        *self.sink.borrow_mut() = sink.clone();
+        // The storage replaced is dropped after the borrow (its messages may hold boxes).
+        let old = std::mem::replace(&mut *self.sink.borrow_mut(), sink.clone());
+        drop(old);
         let sources: Vec<_> = self.sources.borrow().iter().filter_map(Weak::upgrade).collect();
         for s in sources {
             s.propagate(sink);
@@ -437,7 +479,7 @@ impl<T: 'static> AnyNode for BoxNode<T> {
 
     fn set_capacity(&self, cap: Option<usize>) {
         if let Some(s) = &self.local {
-            s.capacity.set(cap.unwrap_or(usize::MAX));
+            s.set_capacity(cap.unwrap_or(usize::MAX));
         }
     }
 
@@ -445,7 +487,8 @@ impl<T: 'static> AnyNode for BoxNode<T> {
         match &self.local {
             Some(s) => {
                 s.dead.set(true);
-                let dropped = std::mem::take(&mut *s.queue.borrow_mut());
+                s.limit.set(0);
+                let dropped = s.queue.take_all();
                 let n = dropped.len();
                 drop(dropped);
                 // Producers waiting for room must not wait for ever: wake them, and their next
@@ -493,7 +536,7 @@ impl<T: 'static> AnyNode for BoxNode<T> {
         let sink = self.sink.borrow().clone();
         // Messages waiting in the source's own storage move on, oldest first (reference §2.1).
         if let (Some(local), Some(dest)) = (&src.local, &sink) {
-            let moved = std::mem::take(&mut *local.queue.borrow_mut());
+            let mut moved = local.queue.take_all();
             let n = moved.len();
             *local.producers.borrow_mut() = Vec::new();
             if dest.is_dead() {
@@ -504,7 +547,7 @@ impl<T: 'static> AnyNode for BoxNode<T> {
                 }
             } else {
                 // Moved whatever the destination's size limit, as in Axon: they were accepted.
-                dest.queue.borrow_mut().extend(moved);
+                dest.queue.append(&mut moved);
                 if n > 0 {
                     if let Some(owner) = dest.owner.upgrade() {
                         owner.wake();
@@ -517,7 +560,7 @@ impl<T: 'static> AnyNode for BoxNode<T> {
         let moved = Self::subtree_producers(&src);
         if let Some(storage) = &self.end().local {
             storage.producers.borrow_mut().extend(moved);
-            storage.producers_woken.set(0);
+            storage.collected.set(0);
         }
         Ok(())
     }
@@ -544,7 +587,7 @@ impl<T: 'static> AnyNode for BoxNode<T> {
         // The source is the end of its own chain again: its storage hears its producers.
         if let Some(storage) = &src.local {
             *storage.producers.borrow_mut() = moved;
-            storage.producers_woken.set(0);
+            storage.collected.set(0);
         }
     }
 
@@ -631,7 +674,7 @@ impl<T: 'static> Inbox<T> {
     /// room with [`Outbox::send_wait`] are woken either way.
     pub fn set_notify_producers(&self, on: bool) {
         if let Some(s) = &self.node.local {
-            s.notify_producers.set(on);
+            s.set_notify_producers(on);
         }
     }
 
