@@ -178,6 +178,7 @@ pub(crate) fn make_node<T: 'static>(
         name,
         direction,
         sink: RefCell::new(local.clone()),
+        reads_local: Cell::new(local.is_some()),
         local,
         target: RefCell::new(None),
         sources: RefCell::new(Vec::new()),
@@ -364,6 +365,9 @@ pub(crate) struct BoxNode<T> {
     sources: RefCell<Vec<Weak<BoxNode<T>>>>,
     /// The final destination's storage, cached.
     sink: RefCell<Option<Rc<Storage<T>>>>,
+    /// Whether `sink` is `local` (an inbox not linked onward), so a receive can take from
+    /// `local` without borrowing `sink`.
+    reads_local: Cell<bool>,
 }
 
 impl<T: 'static> BoxNode<T> {
@@ -373,6 +377,8 @@ impl<T: 'static> BoxNode<T> {
     }
 
     fn propagate(&self, sink: &Option<Rc<Storage<T>>>) {
+        let is_local = matches!((sink, &self.local), (Some(s), Some(l)) if Rc::ptr_eq(s, l));
+        self.reads_local.set(is_local);
         // The storage replaced is dropped after the borrow (its messages may hold boxes).
         let old = std::mem::replace(&mut *self.sink.borrow_mut(), sink.clone());
         drop(old);
@@ -629,6 +635,15 @@ impl<T: 'static> Inbox<T> {
     /// final destination of the chain.
     #[inline]
     pub fn recv(&self) -> Option<T> {
+        if self.node.reads_local.get() {
+            return self.node.local.as_ref()?.pop();
+        }
+        self.recv_forwarded()
+    }
+
+    /// [`recv`](Self::recv) for an inbox linked onward: takes from the end of its chain.
+    #[inline(never)]
+    fn recv_forwarded(&self) -> Option<T> {
         let sink = self.node.sink.borrow();
         sink.as_ref()?.pop()
     }
