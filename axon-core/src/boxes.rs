@@ -24,7 +24,10 @@ use std::any::{Any, TypeId};
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::{Rc, Weak};
+use std::task::Poll;
 
 use crate::component::ComponentId;
 use crate::error::{BoxName, Direction, LinkError, NoSpaceInBox};
@@ -764,16 +767,10 @@ impl<T: 'static> Outbox<T> {
     /// the consumer's next collection. The component pauses and is woken
     /// when the consumer takes a message (reference §1.3 rule 2); nothing busy-waits. Several
     /// producers waiting on one box are all woken and all complete.
-    pub async fn send_wait(&self, msg: T) {
-        let mut msg = msg;
-        loop {
-            match self.send(msg) {
-                Ok(()) => return,
-                Err(e) => msg = e.message,
-            }
-            self.wait_for_room();
-            crate::scheduler::pause_current(&self.node.owner).await;
-        }
+    ///
+    /// The future does nothing until polled; a send that finds room completes on the first poll.
+    pub fn send_wait(&self, msg: T) -> impl Future<Output = ()> + '_ {
+        SendWait { outbox: self, msg: Some(msg), pause: None }
     }
 
     /// Asks to be woken by the destination's next collection (the component running now, or
@@ -798,5 +795,65 @@ impl<T: 'static> Outbox<T> {
     /// The box's name.
     pub fn name(&self) -> &str {
         &self.node.name
+    }
+}
+
+/// The future of [`Outbox::send_wait`]: the loop `send; on NoSpaceInBox, wait_for_room and
+/// pause`, written out by hand so that its first poll (which usually finds room) is small enough
+/// to inline into the caller.
+struct SendWait<'a, T> {
+    outbox: &'a Outbox<T>,
+    /// The message, until it is sent.
+    msg: Option<T>,
+    /// The pause under way, between a refused send and the next try.
+    pause: Option<crate::scheduler::Pause>,
+}
+
+// No field is ever pinned: the message is moved in and out by value.
+impl<T> Unpin for SendWait<'_, T> {}
+
+impl<T: 'static> Future for SendWait<'_, T> {
+    type Output = ();
+
+    #[inline(always)]
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        if this.pause.is_none() {
+            // The first try, inlined: the message usually goes at once.
+            let msg = this.msg.take().expect("send_wait polled after it completed");
+            match this.outbox.send(msg) {
+                Ok(()) => return Poll::Ready(()),
+                Err(e) => this.wait(e.message),
+            }
+        }
+        this.poll_paused(cx)
+    }
+}
+
+impl<T: 'static> SendWait<'_, T> {
+    /// After a refused try: keeps the message, asks for a wake and starts a pause.
+    #[inline(never)]
+    fn wait(&mut self, msg: T) {
+        self.msg = Some(msg);
+        self.outbox.wait_for_room();
+        self.pause = Some(crate::scheduler::pause_current(&self.outbox.node.owner));
+    }
+
+    /// Goes on from a pause: the loop `pause; send; on refusal wait`.
+    #[inline(never)]
+    fn poll_paused(&mut self, cx: &mut std::task::Context<'_>) -> Poll<()> {
+        loop {
+            if let Some(pause) = &mut self.pause {
+                if Pin::new(pause).poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                self.pause = None;
+            }
+            let msg = self.msg.take().expect("send_wait polled after it completed");
+            match self.outbox.send(msg) {
+                Ok(()) => return Poll::Ready(()),
+                Err(e) => self.wait(e.message),
+            }
+        }
     }
 }
