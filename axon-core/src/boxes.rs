@@ -294,8 +294,10 @@ impl<T> Storage<T> {
         if self.notify_producers.get() {
             wake_all(&self.producers.borrow());
         }
-        let waiters = std::mem::take(&mut *self.waiters.borrow_mut());
-        wake_all(&waiters);
+        if !self.waiters.borrow().is_empty() {
+            let waiters = std::mem::take(&mut *self.waiters.borrow_mut());
+            wake_all(&waiters);
+        }
     }
 
     /// Turns Axon's rule 2 on or off for this storage.
