@@ -181,7 +181,6 @@ pub(crate) fn make_node<T: 'static>(
         name,
         direction,
         sink: RefCell::new(local.clone()),
-        reads_local: Cell::new(local.is_some()),
         local,
         target: RefCell::new(None),
         sources: RefCell::new(Vec::new()),
@@ -209,6 +208,9 @@ pub(crate) struct Storage<T> {
     waiters: RefCell<Vec<Weak<Task>>>,
     /// Set when the owner has ended: appends are refused from then on.
     dead: Cell<bool>,
+    /// Whether the inbox owning this storage is linked onward (its sink is another storage),
+    /// so a receive on it must take from the end of its chain instead of from here.
+    forwarded: Cell<bool>,
     /// The pause epoch (`task::pause_epoch`) at which `owner` was last woken: until some
     /// component pauses again, waking it again would change nothing, so it is skipped.
     owner_woken: Cell<u64>,
@@ -235,6 +237,7 @@ impl<T> Storage<T> {
             notify_producers: Cell::new(true),
             waiters: RefCell::new(Vec::new()),
             dead: Cell::new(false),
+            forwarded: Cell::new(false),
             owner_woken: Cell::new(0),
             collected: Cell::new(0),
         }
@@ -370,9 +373,6 @@ pub(crate) struct BoxNode<T> {
     sources: RefCell<Vec<Weak<BoxNode<T>>>>,
     /// The final destination's storage, cached.
     sink: RefCell<Option<Rc<Storage<T>>>>,
-    /// Whether `sink` is `local` (an inbox not linked onward), so a receive can take from
-    /// `local` without borrowing `sink`.
-    reads_local: Cell<bool>,
 }
 
 impl<T: 'static> BoxNode<T> {
@@ -382,8 +382,9 @@ impl<T: 'static> BoxNode<T> {
     }
 
     fn propagate(&self, sink: &Option<Rc<Storage<T>>>) {
-        let is_local = matches!((sink, &self.local), (Some(s), Some(l)) if Rc::ptr_eq(s, l));
-        self.reads_local.set(is_local);
+        if let Some(local) = &self.local {
+            local.forwarded.set(!sink.as_ref().is_some_and(|s| Rc::ptr_eq(s, local)));
+        }
         // The storage replaced is dropped after the borrow (its messages may hold boxes).
         let old = std::mem::replace(&mut *self.sink.borrow_mut(), sink.clone());
         drop(old);
@@ -618,11 +619,13 @@ impl<T: 'static> AnyNode for BoxNode<T> {
 /// pop.
 pub struct Inbox<T> {
     pub(crate) node: Rc<BoxNode<T>>,
+    /// The box's own storage (`node.local`), held here so a receive reaches it in one step.
+    local: Rc<Storage<T>>,
 }
 
 impl<T> Clone for Inbox<T> {
     fn clone(&self) -> Self {
-        Inbox { node: self.node.clone() }
+        Inbox { node: self.node.clone(), local: self.local.clone() }
     }
 }
 
@@ -633,6 +636,12 @@ impl<T: 'static> fmt::Debug for Inbox<T> {
 }
 
 impl<T: 'static> Inbox<T> {
+    /// The handle on `node`, an inbox (which always has storage of its own).
+    pub(crate) fn from_node(node: Rc<BoxNode<T>>) -> Self {
+        let local = node.local.clone().expect("an inbox has storage of its own");
+        Inbox { node, local }
+    }
+
     /// Takes the oldest message, or `None` if there is none (Axon's `recv`, which raised
     /// `IndexError`). Taking a message wakes the components whose outboxes feed this box.
     ///
@@ -640,8 +649,8 @@ impl<T: 'static> Inbox<T> {
     /// final destination of the chain.
     #[inline]
     pub fn recv(&self) -> Option<T> {
-        if self.node.reads_local.get() {
-            return self.node.local.as_ref()?.pop();
+        if !self.local.forwarded.get() {
+            return self.local.pop();
         }
         self.recv_forwarded()
     }
