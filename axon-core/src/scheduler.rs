@@ -374,7 +374,14 @@ impl Shared {
         let mut cx = std::task::Context::from_waker(&self.waker);
         match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx))) {
             Ok(Poll::Pending) => {
-                *task.body.borrow_mut() = Body::Running(fut);
+                let was = std::mem::replace(&mut *task.body.borrow_mut(), Body::Running(fut));
+                // Always `Empty` (taken above), which has nothing to drop: skip the out-of-line
+                // drop glue; anything else is dropped, after the borrow.
+                if let Body::Empty = was {
+                    std::mem::forget(was);
+                } else {
+                    drop(was);
+                }
                 let intent = intent();
                 let requeue = task.state.get() == State::RunningWoken
                     || task.stop_requested.get()
