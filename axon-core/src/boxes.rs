@@ -667,7 +667,7 @@ impl<T: 'static> Inbox<T> {
     #[doc(alias = "dataReady")]
     #[inline]
     pub fn data_ready(&self) -> usize {
-        self.node.local_len()
+        self.local.len()
     }
 
     /// Whether no message waits.
@@ -693,7 +693,7 @@ impl<T: 'static> Inbox<T> {
 
     /// The size limit of this box's storage, if any.
     pub fn capacity(&self) -> Option<usize> {
-        self.node.local.as_ref().and_then(|s| s.capacity())
+        self.local.capacity()
     }
 
     /// Whether taking a message from this box wakes every component whose outbox feeds it
@@ -702,9 +702,7 @@ impl<T: 'static> Inbox<T> {
     /// where each collection would otherwise wake them all for nothing. Components waiting for
     /// room with [`Outbox::send_wait`] are woken either way.
     pub fn set_notify_producers(&self, on: bool) {
-        if let Some(s) = &self.node.local {
-            s.set_notify_producers(on);
-        }
+        self.local.set_notify_producers(on);
     }
 
     /// Sets or clears the size limit (Axon's `setInboxSize`).

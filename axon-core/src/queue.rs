@@ -20,7 +20,9 @@
 //! - Dropping the `Queue` drops its messages through `&mut self`: nobody else can reach it then.
 //!
 //! So no two references made from the cell ever overlap, on one thread, and the type is `!Sync`
-//! (`UnsafeCell`), so no other thread can reach it either.
+//! (`UnsafeCell`), so no other thread can reach it either. (Growing the queue calls the global
+//! allocator while the reference lives; an allocator that sent messages through boxes would
+//! break this, as it would break any container without a borrow flag. None here does.)
 //!
 //! # Checking it with Miri
 //! The unit tests below exercise every method, the drop paths with `Drop` types (`Rc`, `String`)
