@@ -23,12 +23,15 @@
 use std::any::{Any, TypeId};
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::{Rc, Weak};
+use std::task::Poll;
 
 use crate::component::ComponentId;
 use crate::error::{BoxName, Direction, LinkError, NoSpaceInBox};
+use crate::queue::Queue;
 use crate::task::Task;
 
 /// The name of the standard data inbox.
@@ -187,7 +190,10 @@ pub(crate) fn make_node<T: 'static>(
 /// The storage of an inbox: Axon's `realsink`.
 pub(crate) struct Storage<T> {
     /// The queued messages, oldest first.
-    queue: RefCell<VecDeque<T>>,
+    queue: Queue<T>,
+    /// What a push checks, one comparison for both refusals: `capacity` while the owner lives,
+    /// 0 once it has ended (`dead`); the refusal path tells the two apart.
+    limit: Cell<usize>,
     /// The size limit; `usize::MAX` when unbounded.
     capacity: Cell<usize>,
     /// The component woken when a message is appended (rule 1).
@@ -202,11 +208,17 @@ pub(crate) struct Storage<T> {
     waiters: RefCell<Vec<Weak<Task>>>,
     /// Set when the owner has ended: appends are refused from then on.
     dead: Cell<bool>,
+    /// Whether the inbox owning this storage is linked onward (its sink is another storage),
+    /// so a receive on it must take from the end of its chain instead of from here.
+    forwarded: Cell<bool>,
     /// The pause epoch (`task::pause_epoch`) at which `owner` was last woken: until some
     /// component pauses again, waking it again would change nothing, so it is skipped.
     owner_woken: Cell<u64>,
-    /// The same for `producers`; reset to 0 when the list grows.
-    producers_woken: Cell<u64>,
+    /// The pause epoch of the last collection that woke `producers` (if `notify_producers`)
+    /// and `waiters`: later collections in that epoch skip both. Reset to 0 whenever that would
+    /// skip a wake that is due: when `producers` grows, a waiter is added, or
+    /// `notify_producers` is turned on.
+    collected: Cell<u64>,
 }
 
 pub(crate) enum PushError<T> {
@@ -217,36 +229,45 @@ pub(crate) enum PushError<T> {
 impl<T> Storage<T> {
     fn new(owner: Weak<Task>) -> Self {
         Storage {
-            queue: RefCell::new(VecDeque::new()),
+            queue: Queue::new(),
+            limit: Cell::new(usize::MAX),
             capacity: Cell::new(usize::MAX),
             owner,
             producers: RefCell::new(Vec::new()),
             notify_producers: Cell::new(true),
             waiters: RefCell::new(Vec::new()),
             dead: Cell::new(false),
+            forwarded: Cell::new(false),
             owner_woken: Cell::new(0),
-            producers_woken: Cell::new(0),
+            collected: Cell::new(0),
         }
     }
 
     #[inline]
     pub(crate) fn push(&self, msg: T) -> Result<(), PushError<T>> {
-        {
-            let mut q = self.queue.borrow_mut();
-            if q.len() >= self.capacity.get() {
-                return Err(PushError::Full(msg, self.capacity.get()));
-            }
-            if self.dead.get() {
-                return Err(PushError::Dead(msg));
-            }
-            q.push_back(msg);
+        if self.queue.len() >= self.limit.get() {
+            return Err(self.refuse(msg));
         }
+        self.queue.push_back(msg);
         let epoch = crate::task::pause_epoch();
         if self.owner_woken.get() != epoch {
             self.owner_woken.set(epoch);
             self.wake_owner();
         }
         Ok(())
+    }
+
+    /// Why a push was refused: full (checked first, as a bounded box of an ended component
+    /// still reports full) or ended.
+    #[cold]
+    #[inline(never)]
+    fn refuse(&self, msg: T) -> PushError<T> {
+        if self.queue.len() >= self.capacity.get() {
+            PushError::Full(msg, self.capacity.get())
+        } else {
+            debug_assert!(self.dead.get());
+            PushError::Dead(msg)
+        }
     }
 
     #[cold]
@@ -259,18 +280,44 @@ impl<T> Storage<T> {
 
     #[inline]
     pub(crate) fn pop(&self) -> Option<T> {
-        let msg = self.queue.borrow_mut().pop_front()?;
-        if self.notify_producers.get() {
-            let epoch = crate::task::pause_epoch();
-            if self.producers_woken.get() != epoch {
-                self.producers_woken.set(epoch);
-                wake_all(&self.producers.borrow());
-            }
-        }
-        if !self.waiters.borrow().is_empty() {
-            wake_all(&std::mem::take(&mut *self.waiters.borrow_mut()));
+        let msg = self.queue.pop_front()?;
+        let epoch = crate::task::pause_epoch();
+        if self.collected.get() != epoch {
+            self.collected.set(epoch);
+            self.wake_on_collection();
         }
         Some(msg)
+    }
+
+    /// Axon's rule 2 (the producers, unless turned off) and the components waiting for room;
+    /// out of line, so a pop that wakes nobody stays small.
+    #[cold]
+    #[inline(never)]
+    fn wake_on_collection(&self) {
+        if self.notify_producers.get() {
+            wake_all(&self.producers.borrow());
+        }
+        if !self.waiters.borrow().is_empty() {
+            let waiters = std::mem::take(&mut *self.waiters.borrow_mut());
+            wake_all(&waiters);
+        }
+    }
+
+    /// Turns Axon's rule 2 on or off for this storage.
+    fn set_notify_producers(&self, on: bool) {
+        if on && !self.notify_producers.get() {
+            // Collections earlier in this epoch did not wake the producers.
+            self.collected.set(0);
+        }
+        self.notify_producers.set(on);
+    }
+
+    /// Sets the size limit (`usize::MAX`: none).
+    fn set_capacity(&self, cap: usize) {
+        self.capacity.set(cap);
+        if !self.dead.get() {
+            self.limit.set(cap);
+        }
     }
 
     /// Makes the current component (or, outside a step, `fallback`) a waiter for room.
@@ -282,14 +329,16 @@ impl<T> Storage<T> {
         if !waiters.iter().any(|w| w.ptr_eq(&me)) {
             waiters.push(me);
         }
+        // The next collection must wake it, whatever the epoch.
+        self.collected.set(0);
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.queue.borrow().len()
+        self.queue.len()
     }
 
     pub(crate) fn is_full(&self) -> bool {
-        self.queue.borrow().len() >= self.capacity.get()
+        self.queue.len() >= self.capacity.get()
     }
 
     pub(crate) fn capacity(&self) -> Option<usize> {
@@ -335,7 +384,12 @@ impl<T: 'static> BoxNode<T> {
     }
 
     fn propagate(&self, sink: &Option<Rc<Storage<T>>>) {
-        *self.sink.borrow_mut() = sink.clone();
+        if let Some(local) = &self.local {
+            local.forwarded.set(!sink.as_ref().is_some_and(|s| Rc::ptr_eq(s, local)));
+        }
+        // The storage replaced is dropped after the borrow (its messages may hold boxes).
+        let old = std::mem::replace(&mut *self.sink.borrow_mut(), sink.clone());
+        drop(old);
         let sources: Vec<_> = self.sources.borrow().iter().filter_map(Weak::upgrade).collect();
         for s in sources {
             s.propagate(sink);
@@ -439,7 +493,7 @@ impl<T: 'static> AnyNode for BoxNode<T> {
 
     fn set_capacity(&self, cap: Option<usize>) {
         if let Some(s) = &self.local {
-            s.capacity.set(cap.unwrap_or(usize::MAX));
+            s.set_capacity(cap.unwrap_or(usize::MAX));
         }
     }
 
@@ -447,7 +501,8 @@ impl<T: 'static> AnyNode for BoxNode<T> {
         match &self.local {
             Some(s) => {
                 s.dead.set(true);
-                let dropped = std::mem::take(&mut *s.queue.borrow_mut());
+                s.limit.set(0);
+                let dropped = s.queue.take_all();
                 let n = dropped.len();
                 drop(dropped);
                 // Producers waiting for room must not wait for ever: wake them, and their next
@@ -495,7 +550,7 @@ impl<T: 'static> AnyNode for BoxNode<T> {
         let sink = self.sink.borrow().clone();
         // Messages waiting in the source's own storage move on, oldest first (reference §2.1).
         if let (Some(local), Some(dest)) = (&src.local, &sink) {
-            let moved = std::mem::take(&mut *local.queue.borrow_mut());
+            let mut moved = local.queue.take_all();
             let n = moved.len();
             *local.producers.borrow_mut() = Vec::new();
             if dest.is_dead() {
@@ -506,7 +561,7 @@ impl<T: 'static> AnyNode for BoxNode<T> {
                 }
             } else {
                 // Moved whatever the destination's size limit, as in Axon: they were accepted.
-                dest.queue.borrow_mut().extend(moved);
+                dest.queue.append(&mut moved);
                 if n > 0 {
                     if let Some(owner) = dest.owner.upgrade() {
                         owner.wake();
@@ -519,7 +574,7 @@ impl<T: 'static> AnyNode for BoxNode<T> {
         let moved = Self::subtree_producers(&src);
         if let Some(storage) = &self.end().local {
             storage.producers.borrow_mut().extend(moved);
-            storage.producers_woken.set(0);
+            storage.collected.set(0);
         }
         Ok(())
     }
@@ -546,7 +601,7 @@ impl<T: 'static> AnyNode for BoxNode<T> {
         // The source is the end of its own chain again: its storage hears its producers.
         if let Some(storage) = &src.local {
             *storage.producers.borrow_mut() = moved;
-            storage.producers_woken.set(0);
+            storage.collected.set(0);
         }
     }
 
@@ -566,11 +621,13 @@ impl<T: 'static> AnyNode for BoxNode<T> {
 /// pop.
 pub struct Inbox<T> {
     pub(crate) node: Rc<BoxNode<T>>,
+    /// The box's own storage (`node.local`), held here so a receive reaches it in one step.
+    local: Rc<Storage<T>>,
 }
 
 impl<T> Clone for Inbox<T> {
     fn clone(&self) -> Self {
-        Inbox { node: self.node.clone() }
+        Inbox { node: self.node.clone(), local: self.local.clone() }
     }
 }
 
@@ -581,6 +638,12 @@ impl<T: 'static> fmt::Debug for Inbox<T> {
 }
 
 impl<T: 'static> Inbox<T> {
+    /// The handle on `node`, an inbox (which always has storage of its own).
+    pub(crate) fn from_node(node: Rc<BoxNode<T>>) -> Self {
+        let local = node.local.clone().expect("an inbox has storage of its own");
+        Inbox { node, local }
+    }
+
     /// Takes the oldest message, or `None` if there is none (Axon's `recv`, which raised
     /// `IndexError`). Taking a message wakes the components whose outboxes feed this box.
     ///
@@ -588,6 +651,15 @@ impl<T: 'static> Inbox<T> {
     /// final destination of the chain.
     #[inline]
     pub fn recv(&self) -> Option<T> {
+        if !self.local.forwarded.get() {
+            return self.local.pop();
+        }
+        self.recv_forwarded()
+    }
+
+    /// [`recv`](Self::recv) for an inbox linked onward: takes from the end of its chain.
+    #[inline(never)]
+    fn recv_forwarded(&self) -> Option<T> {
         let sink = self.node.sink.borrow();
         sink.as_ref()?.pop()
     }
@@ -597,7 +669,7 @@ impl<T: 'static> Inbox<T> {
     #[doc(alias = "dataReady")]
     #[inline]
     pub fn data_ready(&self) -> usize {
-        self.node.local_len()
+        self.local.len()
     }
 
     /// Whether no message waits.
@@ -623,7 +695,7 @@ impl<T: 'static> Inbox<T> {
 
     /// The size limit of this box's storage, if any.
     pub fn capacity(&self) -> Option<usize> {
-        self.node.local.as_ref().and_then(|s| s.capacity())
+        self.local.capacity()
     }
 
     /// Whether taking a message from this box wakes every component whose outbox feeds it
@@ -633,9 +705,7 @@ impl<T: 'static> Inbox<T> {
     /// Producers that found the box full ([`NoSpaceInBox`] from [`Outbox::send`], or waiting in
     /// [`Outbox::send_wait`]) are woken by the next collection either way.
     pub fn set_notify_producers(&self, on: bool) {
-        if let Some(s) = &self.node.local {
-            s.notify_producers.set(on);
-        }
+        self.local.set_notify_producers(on);
     }
 
     /// Sets or clears the size limit (Axon's `setInboxSize`).
@@ -716,16 +786,10 @@ impl<T: 'static> Outbox<T> {
     /// the consumer's next collection. The component pauses and is woken
     /// when the consumer takes a message (reference §1.3 rule 2); nothing busy-waits. Several
     /// producers waiting on one box are all woken and all complete.
-    pub async fn send_wait(&self, msg: T) {
-        let mut msg = msg;
-        loop {
-            match self.send(msg) {
-                Ok(()) => return,
-                // The failed send made this component a waiter for room.
-                Err(e) => msg = e.message,
-            }
-            crate::scheduler::pause_current(&self.node.owner).await;
-        }
+    ///
+    /// The future does nothing until polled; a send that finds room completes on the first poll.
+    pub fn send_wait(&self, msg: T) -> impl Future<Output = ()> + '_ {
+        SendWait { outbox: self, msg: Some(msg), pause: None }
     }
 
     /// Asks to be woken by the destination's next collection (the component running now, or
@@ -750,5 +814,65 @@ impl<T: 'static> Outbox<T> {
     /// The box's name.
     pub fn name(&self) -> &str {
         &self.node.name
+    }
+}
+
+/// The future of [`Outbox::send_wait`]: the loop `send; on NoSpaceInBox (which makes the sender
+/// a waiter for room), pause`, written out by hand so that its first poll (which usually finds room) is small enough
+/// to inline into the caller.
+struct SendWait<'a, T> {
+    outbox: &'a Outbox<T>,
+    /// The message, until it is sent.
+    msg: Option<T>,
+    /// The pause under way, between a refused send and the next try.
+    pause: Option<crate::scheduler::Pause>,
+}
+
+// No field is ever pinned: the message is moved in and out by value.
+impl<T> Unpin for SendWait<'_, T> {}
+
+impl<T: 'static> Future for SendWait<'_, T> {
+    type Output = ();
+
+    #[inline(always)]
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        if this.pause.is_none() {
+            // The first try, inlined: the message usually goes at once.
+            let msg = this.msg.take().expect("send_wait polled after it completed");
+            match this.outbox.send(msg) {
+                Ok(()) => return Poll::Ready(()),
+                Err(e) => this.wait(e.message),
+            }
+        }
+        this.poll_paused(cx)
+    }
+}
+
+impl<T: 'static> SendWait<'_, T> {
+    /// After a refused try (which made this component a waiter for room): keeps the message
+    /// and starts a pause.
+    #[inline(never)]
+    fn wait(&mut self, msg: T) {
+        self.msg = Some(msg);
+        self.pause = Some(crate::scheduler::pause_current(&self.outbox.node.owner));
+    }
+
+    /// Goes on from a pause: the loop `pause; send; on refusal wait`.
+    #[inline(never)]
+    fn poll_paused(&mut self, cx: &mut std::task::Context<'_>) -> Poll<()> {
+        loop {
+            if let Some(pause) = &mut self.pause {
+                if Pin::new(pause).poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                self.pause = None;
+            }
+            let msg = self.msg.take().expect("send_wait polled after it completed");
+            match self.outbox.send(msg) {
+                Ok(()) => return Poll::Ready(()),
+                Err(e) => self.wait(e.message),
+            }
+        }
     }
 }

@@ -31,7 +31,7 @@ pub(crate) fn typed_node<T: 'static>(
 }
 
 pub(crate) fn typed_inbox<T: 'static>(task: &Rc<Task>, name: &str) -> Result<Inbox<T>, BoxError> {
-    typed_node(task, Direction::Inbox, name).map(|node| Inbox { node })
+    typed_node(task, Direction::Inbox, name).map(Inbox::from_node)
 }
 
 pub(crate) fn typed_outbox<T: 'static>(task: &Rc<Task>, name: &str) -> Result<Outbox<T>, BoxError> {

@@ -86,6 +86,10 @@
 //!   [`EndCause::Panicked`] (Axon's `immortalise()` as the only mode).
 //! - **No zombies**: stopping a paused component ends it; a pause request is never stranded.
 //! - **One registry per scheduler**, not a process-wide singleton.
+//! - **One `unsafe` module**: an inbox's message queue (`src/queue.rs`) is a `VecDeque` in an
+//!   `UnsafeCell` behind a small API that never runs user code while it holds a reference into
+//!   the queue; its module docs give the argument. Its Miri tests run with
+//!   `cargo +nightly miri test -p axon-core --lib queue`.
 #![deny(unsafe_code)] // `unsafe` only in modules that allow it, each with `// SAFETY:` and Miri tests.
 
 pub mod boxes;
@@ -95,6 +99,7 @@ mod error;
 pub mod ipc;
 mod linkage;
 mod postoffice;
+mod queue;
 mod scheduler;
 mod task;
 pub mod threaded;

@@ -200,6 +200,84 @@ fn a_self_send_after_being_woken_by_a_delivery_is_not_lost() {
     assert_eq!(seen.get(), 3, "a wake from its own send was lost");
 }
 
+/// A component that starts waiting for room (`send_wait` refused) and then, later in the same
+/// step, takes a message from that very box itself must be woken by that collection, although
+/// the box was already collected from earlier in the step (collections skip wakes already
+/// made in the same step; a new waiter must not be skipped).
+#[test]
+fn a_waiter_for_room_is_woken_by_a_collection_later_in_the_same_step() {
+    use std::future::Future;
+    use std::task::Poll;
+    let s = Scheduler::new();
+    // Never activated: only its inbox is used, bounded to one message, and a collection from
+    // it wakes no producers, only components waiting for room.
+    let x = s.create(from_fn(STD, |cx| async move {
+        cx.pause().await;
+        Ok(())
+    }));
+    let xin = x.inbox::<u32>("inbox").unwrap();
+    xin.set_size(Some(1));
+    xin.set_notify_producers(false);
+    let took = Rc::new(RefCell::new(Vec::new()));
+    let t = took.clone();
+    let w = s.create(from_fn(STD, move |cx| async move {
+        let out = cx.outbox::<u32>("outbox")?;
+        out.send(1).map_err(|e| e.to_string())?;
+        t.borrow_mut().extend(xin.recv()); // a collection early in the step
+        out.send(2).map_err(|e| e.to_string())?; // full again
+        let mut wait = std::pin::pin!(out.send_wait(3));
+        std::future::poll_fn(|fcx| {
+            if wait.as_mut().poll(fcx).is_ready() {
+                return Poll::Ready(());
+            }
+            // Waiting for room now: make it, in this same step.
+            if t.borrow().len() < 2 {
+                t.borrow_mut().extend(xin.recv());
+            }
+            Poll::Pending
+        })
+        .await;
+        t.borrow_mut().extend(xin.recv());
+        Ok(())
+    }));
+    s.link((&w, "outbox"), (&x, "inbox")).unwrap();
+    s.activate(&w);
+    s.step();
+    assert!(!w.is_paused(), "the collection did not wake the component waiting for room");
+    s.step();
+    assert!(w.is_finished());
+    assert_eq!(*took.borrow(), [1, 2, 3]);
+}
+
+/// Turning a box's producer wakes back on takes effect at its next collection, even when it
+/// was collected from earlier in the same step with them off.
+#[test]
+fn producer_wakes_turned_on_mid_step_wake_at_the_next_collection() {
+    let s = Scheduler::new();
+    let x = s.create(from_fn(STD, |cx| async move {
+        cx.pause().await;
+        Ok(())
+    }));
+    let xin = x.inbox::<u32>("inbox").unwrap();
+    xin.set_notify_producers(false);
+    let w = s.create(from_fn(STD, move |cx| async move {
+        let out = cx.outbox::<u32>("outbox")?;
+        out.send(1).map_err(|e| e.to_string())?;
+        out.send(2).map_err(|e| e.to_string())?;
+        let _ = xin.recv(); // wakes nobody: producer wakes are off
+        xin.set_notify_producers(true);
+        let _ = xin.recv(); // wakes the producer: this component
+        cx.pause().await; // so this returns at once
+        Ok(())
+    }));
+    s.link((&w, "outbox"), (&x, "inbox")).unwrap();
+    s.activate(&w);
+    s.step();
+    assert!(!w.is_paused(), "the collection did not wake its producer");
+    s.step();
+    assert!(w.is_finished());
+}
+
 // ----- 5. a box that does not wake its producers on every collection -----
 
 /// Producers that catch `NoSpaceInBox` and pause — Axon's pattern — are woken by the next

@@ -1,0 +1,283 @@
+//! The message queue inside an inbox's storage: a `VecDeque` in an `UnsafeCell`, so that a push
+//! or a pop costs no borrow-flag bookkeeping. This is the crate's only `unsafe` code.
+//!
+//! # Soundness
+//! Every method of [`Queue`] makes a `&mut VecDeque<T>` (or a `&VecDeque<T>`) from the cell and
+//! lets go of it before returning, and while it holds it runs only `VecDeque` code that can run
+//! **no code of the crate's users**: it never drops a `T` (elements are only moved in and out),
+//! never wakes a component, takes no callback, and never hands out a reference into the queue.
+//! A `T`'s `Drop` is the one way user code could run inside a queue operation and come back to
+//! the same queue (say, a message holding an `Outbox` that sends into it); no method drops a `T`
+//! while the reference lives:
+//! - [`push_back`](Queue::push_back) first makes room if the queue is full (the only step that
+//!   can fail: capacity overflow panics) in a call that holds no `T`, so if it panics the message
+//!   is dropped by the unwinding caller after the reference is gone; the push itself then cannot
+//!   grow or fail.
+//! - [`append`](Queue::append) moves elements out of the caller's `VecDeque`, which keeps them
+//!   if making room panics; nothing is dropped inside.
+//! - [`take_all`](Queue::take_all) moves the whole contents out, so a box emptied in bulk (a
+//!   component ending, messages migrating on a link) drops them after the borrow has ended.
+//! - Dropping the `Queue` drops its messages through `&mut self`: nobody else can reach it then.
+//!
+//! So no two references made from the cell ever overlap, on one thread, and the type is `!Sync`
+//! (`UnsafeCell`), so no other thread can reach it either. (Growing the queue calls the global
+//! allocator while the reference lives; an allocator that sent messages through boxes would
+//! break this, as it would break any container without a borrow flag. None here does.)
+//!
+//! # Checking it with Miri
+//! The unit tests below exercise every method, the drop paths with `Drop` types (`Rc`, `String`)
+//! and the re-entrancy the API rules out. Run them under Miri (nightly toolchain with the `miri`
+//! component; a separate target directory keeps Miri's artifacts apart):
+//!
+//! ```text
+//! CARGO_TARGET_DIR=target-miri cargo +nightly miri test -p axon-core --lib queue
+//! ```
+#![allow(unsafe_code)]
+
+use std::cell::UnsafeCell;
+use std::collections::VecDeque;
+use std::fmt;
+
+/// A FIFO queue that can be changed through a shared reference; see the module docs.
+pub(crate) struct Queue<T> {
+    inner: UnsafeCell<VecDeque<T>>,
+}
+
+impl<T> Queue<T> {
+    /// An empty queue (allocates nothing).
+    pub(crate) const fn new() -> Self {
+        Queue { inner: UnsafeCell::new(VecDeque::new()) }
+    }
+
+    /// Appends `msg` at the back.
+    #[inline]
+    pub(crate) fn push_back(&self, msg: T) {
+        if self.len() == self.room() {
+            self.grow();
+        }
+        // SAFETY: the only reference made from the cell while it lives (module docs). There is
+        // room for one more, so `push_back` cannot grow, fail or drop anything.
+        let q = unsafe { &mut *self.inner.get() };
+        q.push_back(msg);
+    }
+
+    /// How many messages fit before the queue must grow.
+    #[inline]
+    fn room(&self) -> usize {
+        // SAFETY: no `&mut` from the cell is alive (each method lets go of its own before
+        // returning), and `capacity` runs no other code.
+        let q = unsafe { &*self.inner.get() };
+        q.capacity()
+    }
+
+    /// Makes room for one more message. Holds no `T`: if it panics (capacity overflow), the
+    /// message being pushed is dropped by the unwinding caller, with no reference left.
+    #[cold]
+    #[inline(never)]
+    fn grow(&self) {
+        // SAFETY: the only reference made from the cell while it lives; `reserve` moves
+        // elements (a copy of their bytes) and drops none.
+        let q = unsafe { &mut *self.inner.get() };
+        q.reserve(1);
+    }
+
+    /// Takes the message at the front, if any.
+    #[inline]
+    pub(crate) fn pop_front(&self) -> Option<T> {
+        // SAFETY: the only reference made from the cell while it lives; `pop_front` moves the
+        // message out without dropping or running anything (module docs).
+        let q = unsafe { &mut *self.inner.get() };
+        q.pop_front()
+    }
+
+    /// How many messages are queued.
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        // SAFETY: no `&mut` from the cell is alive (each method lets go of its own before
+        // returning), and `len` runs no other code.
+        let q = unsafe { &*self.inner.get() };
+        q.len()
+    }
+
+    /// Moves every message out, oldest first, leaving the queue empty (and unallocated). The
+    /// caller drops them, after this has returned.
+    pub(crate) fn take_all(&self) -> VecDeque<T> {
+        // SAFETY: the only reference made from the cell while it lives; `take` swaps in an empty
+        // `VecDeque` (no allocation) and drops nothing.
+        let q = unsafe { &mut *self.inner.get() };
+        std::mem::take(q)
+    }
+
+    /// Moves every message of `more` to the back, oldest first, leaving `more` empty. If making
+    /// room panics, the messages stay in `more` and nothing is dropped here.
+    pub(crate) fn append(&self, more: &mut VecDeque<T>) {
+        // SAFETY: the only reference made from the cell while it lives; `append` reserves room
+        // first (which may panic, holding no `T` of ours) then moves elements, dropping nothing.
+        let q = unsafe { &mut *self.inner.get() };
+        q.append(more);
+    }
+}
+
+impl<T> Default for Queue<T> {
+    fn default() -> Self {
+        Queue::new()
+    }
+}
+
+impl<T> fmt::Debug for Queue<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Queue").field("len", &self.len()).finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Queue;
+    use std::cell::{Cell, RefCell};
+    use std::collections::VecDeque;
+    use std::rc::{Rc, Weak};
+
+    #[test]
+    fn fifo_push_pop_len() {
+        let q = Queue::new();
+        assert_eq!(q.len(), 0);
+        assert_eq!(q.pop_front(), None::<String>);
+        for i in 0..100 {
+            q.push_back(i.to_string());
+            assert_eq!(q.len(), i + 1);
+        }
+        for i in 0..50 {
+            assert_eq!(q.pop_front().as_deref(), Some(i.to_string().as_str()));
+        }
+        // Wraps around the ring while growing.
+        for i in 100..300 {
+            q.push_back(i.to_string());
+        }
+        for i in 50..300 {
+            assert_eq!(q.pop_front(), Some(i.to_string()));
+        }
+        assert_eq!(q.pop_front(), None);
+        assert_eq!(q.len(), 0);
+    }
+
+    #[test]
+    fn take_all_moves_everything_out_in_order() {
+        let q = Queue::new();
+        for i in 0..5 {
+            q.push_back(Rc::new(i));
+        }
+        let all = q.take_all();
+        assert_eq!(q.len(), 0);
+        assert_eq!(all.iter().map(|r| **r).collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
+        q.push_back(Rc::new(9));
+        assert_eq!(q.pop_front().map(|r| *r), Some(9));
+        assert!(q.take_all().is_empty());
+    }
+
+    #[test]
+    fn append_moves_in_order_and_empties_the_source() {
+        let q = Queue::new();
+        q.push_back("a".to_owned());
+        q.pop_front();
+        q.push_back("b".to_owned());
+        let mut more: VecDeque<String> = ["c", "d", "e"].into_iter().map(str::to_owned).collect();
+        q.append(&mut more);
+        assert!(more.is_empty());
+        let mut empty = VecDeque::new();
+        q.append(&mut empty);
+        assert_eq!(q.take_all(), ["b", "c", "d", "e"]);
+    }
+
+    #[test]
+    fn dropping_the_queue_drops_each_message_once() {
+        let counted = Rc::new(());
+        let q = Queue::new();
+        for _ in 0..10 {
+            q.push_back(counted.clone());
+        }
+        drop(q.pop_front());
+        assert_eq!(Rc::strong_count(&counted), 10);
+        drop(q);
+        assert_eq!(Rc::strong_count(&counted), 1);
+    }
+
+    /// A message whose `Drop` tries to reach the queue it came from: the re-entrancy the API
+    /// must keep out of every method.
+    struct Reentrant {
+        queue: Weak<Queue<Reentrant>>,
+        drops: Rc<Cell<usize>>,
+        log: Rc<RefCell<Vec<usize>>>,
+    }
+
+    impl Drop for Reentrant {
+        fn drop(&mut self) {
+            self.drops.set(self.drops.get() + 1);
+            if let Some(q) = self.queue.upgrade() {
+                // Touches the queue from inside a drop: push, pop and take all.
+                self.log.borrow_mut().push(q.len());
+                if self.drops.get() < 4 {
+                    q.push_back(Reentrant {
+                        queue: Weak::new(),
+                        drops: self.drops.clone(),
+                        log: self.log.clone(),
+                    });
+                }
+                let popped = q.pop_front();
+                let rest = q.take_all();
+                drop(popped);
+                drop(rest);
+            }
+        }
+    }
+
+    #[test]
+    fn drops_of_messages_never_run_inside_a_queue_operation() {
+        let drops = Rc::new(Cell::new(0));
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let q = Rc::new(Queue::new());
+        let msg = |q: &Rc<Queue<Reentrant>>| Reentrant {
+            queue: Rc::downgrade(q),
+            drops: drops.clone(),
+            log: log.clone(),
+        };
+        for _ in 0..3 {
+            q.push_back(msg(&q));
+        }
+        // Popped messages are dropped by the caller, after `pop_front` returned: the drop may use
+        // the queue freely.
+        drop(q.pop_front());
+        assert!(drops.get() >= 1);
+        // Messages taken in bulk are dropped after `take_all` returned.
+        q.push_back(msg(&q));
+        let all = q.take_all();
+        drop(all);
+        // Appending drops nothing, even when the receiving queue must grow.
+        let mut more: VecDeque<_> = (0..40).map(|_| msg(&q)).collect();
+        let before = drops.get();
+        q.append(&mut more);
+        assert_eq!(drops.get(), before);
+        assert!(more.is_empty());
+        // Pushing never drops a queued message either, growing or not.
+        for _ in 0..40 {
+            q.push_back(msg(&q));
+        }
+        assert_eq!(drops.get(), before);
+        // Dropping the last handle drops the rest; `upgrade` fails then, so no re-entry.
+        drop(q);
+        assert!(drops.get() > before);
+        assert!(!log.borrow().is_empty());
+    }
+
+    #[test]
+    fn zero_sized_messages() {
+        let q = Queue::new();
+        for _ in 0..1000 {
+            q.push_back(());
+        }
+        assert_eq!(q.len(), 1000);
+        assert_eq!(q.pop_front(), Some(()));
+        assert_eq!(q.take_all().len(), 999);
+        assert_eq!(format!("{q:?}"), "Queue { len: 0, .. }");
+        assert_eq!(Queue::<u8>::default().len(), 0);
+    }
+}
