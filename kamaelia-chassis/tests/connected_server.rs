@@ -30,9 +30,12 @@ fn echo_server() -> Harness {
 
 const BYTES: &[BoxDecl] = &boxes::standard::<Bytes>();
 
-/// Echoes; panics on data starting with `P`; ends without signalling on data starting with `Q`
-/// (after sending "bye").
-struct Moody;
+/// Echoes the way Axon code does (`send`, and on `NoSpaceInBox` pause and try again when
+/// woken). With `commands`, panics on data starting with `P` and ends without signalling on data
+/// starting with `Q` (after sending "bye").
+struct Moody {
+    commands: bool,
+}
 
 impl Component for Moody {
     fn boxes(&self) -> &'static [BoxDecl] {
@@ -44,14 +47,19 @@ impl Component for Moody {
         let control = cx.inbox::<Ipc>("control")?;
         let outbox = cx.outbox::<Bytes>("outbox")?;
         loop {
-            while let Some(data) = inbox.recv() {
-                match data.first() {
+            while let Some(mut data) = inbox.recv() {
+                match data.first().filter(|_| self.commands) {
                     Some(b'P') => panic!("handler asked to panic"),
                     Some(b'Q') => {
                         outbox.send_wait(Bytes::from_static(b"bye\n")).await;
                         return Ok(());
                     }
-                    _ => outbox.send_wait(data).await,
+                    _ => {
+                        while let Err(e) = outbox.send(data) {
+                            data = e.message;
+                            cx.pause().await;
+                        }
+                    }
                 }
             }
             if control.recv().is_some_and(|m| m.is_stop()) {
@@ -64,7 +72,7 @@ impl Component for Moody {
 
 fn moody_server() -> Harness {
     Harness::start(|| {
-        let s = SimpleServer::new(any_addr(), || Moody).unwrap();
+        let s = SimpleServer::new(any_addr(), || Moody { commands: true }).unwrap();
         let a = s.local_addr();
         (s, a)
     })
@@ -120,33 +128,6 @@ fn a_client_that_half_closes_gets_everything_back_then_eof() {
     assert!(got == data, "got {} bytes", got.len());
 }
 
-/// Echoes the way Axon code does: `send`, and on `NoSpaceInBox` pause and try again when woken.
-struct AxonStyleEcho;
-
-impl Component for AxonStyleEcho {
-    fn boxes(&self) -> &'static [BoxDecl] {
-        BYTES
-    }
-
-    async fn main(self, cx: Context) -> ComponentResult {
-        let inbox = cx.inbox::<Bytes>("inbox")?;
-        let control = cx.inbox::<Ipc>("control")?;
-        let outbox = cx.outbox::<Bytes>("outbox")?;
-        loop {
-            while let Some(mut data) = inbox.recv() {
-                while let Err(e) = outbox.send(data) {
-                    data = e.message;
-                    cx.pause().await;
-                }
-            }
-            if control.recv().is_some_and(|m| m.is_stop()) {
-                return Ok(());
-            }
-            cx.pause().await;
-        }
-    }
-}
-
 /// A client writes `total` bytes and reads nothing until the adapter has stopped reading (the
 /// handler's inbox, and behind it the adapter's, are full); then it reads everything back. The
 /// server must never have held more than its buffers allow.
@@ -193,7 +174,7 @@ fn a_client_that_never_reads_meets_backpressure_not_unbounded_buffering() {
 /// `NoSpaceInBox` and pauses must still be woken when room appears.
 #[test]
 fn an_axon_style_handler_that_pauses_on_a_full_adapter_is_woken_when_room_appears() {
-    never_reading_client(16 << 20, || AxonStyleEcho);
+    never_reading_client(16 << 20, || Moody { commands: false });
 }
 
 #[test]
@@ -231,8 +212,13 @@ fn resets_do_not_disturb_others_and_a_thousand_connections_leave_nothing_behind(
         s.read_exact(&mut back).unwrap();
         assert_eq!(back, i.to_be_bytes());
     }
-    let p = h.wait_for("every connection to be cleaned up", |p| p.components == idle.components);
-    assert_eq!(p.net.accepted, 4 + 50 + 1000);
+    // A connection's components end before the server hears of it and removes its links.
+    let p = h.wait_for("every connection to be cleaned up", |p| {
+        p.components == idle.components && p.server_links.len() == idle.server_links.len()
+    });
+    // Every steady and cycling client was accepted; a resetting one may not have been: the
+    // kernel can drop (or `accept` report as aborted) a connection reset before it is accepted.
+    assert!((4 + 1000..=4 + 50 + 1000).contains(&p.net.accepted), "accepted {}", p.net.accepted);
     assert_eq!(p.server_links.len(), idle.server_links.len(), "per-connection links remain: {p:?}");
     let deadline = std::time::Instant::now() + LIMIT;
     while open_fds() > fds_before {
