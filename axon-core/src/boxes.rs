@@ -818,8 +818,8 @@ impl<T: 'static> Outbox<T> {
 }
 
 /// The future of [`Outbox::send_wait`]: the loop `send; on NoSpaceInBox (which makes the sender
-/// a waiter for room), pause`, written out by hand so that its first poll (which usually finds room) is small enough
-/// to inline into the caller.
+/// a waiter for room), pause`, written out by hand so that its first poll (which usually finds
+/// room) is small enough to inline into the caller.
 struct SendWait<'a, T> {
     outbox: &'a Outbox<T>,
     /// The message, until it is sent.
