@@ -229,6 +229,11 @@ impl<F: ProtocolFactory> ServerCore<F> {
     /// [`DEFAULT_HANDLER_INBOX`]; at least 1). With the adapter's own bounded `inbox`, this bounds
     /// what one connection can hold in memory: a client that sends without reading is slowed
     /// down by TCP, not buffered without limit.
+    ///
+    /// The handler's `inbox` is fed by its adapter alone, which needs a wake only when it found
+    /// that inbox full; so taking a message from it does not wake the adapter each time (Axon's
+    /// rule 2 is off for it, [`Inbox::set_notify_producers`](axon_core::Inbox::set_notify_producers)),
+    /// and the adapter, refused, is woken by the handler's next collection.
     pub fn handler_inbox_size(mut self, messages: usize) -> Self {
         self.handler_inbox = messages.max(1);
         self
@@ -356,6 +361,10 @@ fn new_connection<F: ProtocolFactory>(
     let cs = cx.add_outbox::<Ipc>("connectedSocketShutdownSignal");
     let wired = (|| -> Result<(), axon_core::LinkError> {
         cx.link_with((&csa, OUTBOX), (&handler, INBOX), LinkOptions::new().pipewidth(handler_inbox))?;
+        // Only the adapter feeds it, and a refused send makes the adapter a waiter for room.
+        if let Ok(inbox) = handler.inbox::<bytes::Bytes>(INBOX) {
+            inbox.set_notify_producers(false);
+        }
         cx.link((&handler, OUTBOX), (&csa, INBOX))?;
         cx.link((&me, &ph), (&handler, CONTROL))?;
         cx.link((&me, &cs), (&csa, CONTROL))?;
