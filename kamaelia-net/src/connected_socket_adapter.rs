@@ -4,7 +4,8 @@
 //! # State
 //! - `held`: at most one chunk read from the socket that the handler's inbox had no room for.
 //!   While it is held the adapter reads nothing more (inbound backpressure); it is retried when
-//!   the handler collects a message (which wakes the adapter, axon-core wake rule 2).
+//!   the handler collects a message (the refused send made the adapter a waiter for room, so
+//!   that collection wakes it, whether or not the handler's inbox wakes producers by rule 2).
 //! - `writing`: the message being written, advanced past what the socket accepted (a partial
 //!   write). The next message is taken from `inbox` only when the socket is writable, so the
 //!   bounded `inbox` fills while the peer is slow and the producer's `send_wait` waits
