@@ -203,6 +203,9 @@ pub(crate) struct Storage<T> {
     producers: RefCell<Vec<Weak<Task>>>,
     /// Whether a collection wakes `producers` (Axon's rule 2; on unless the owner turns it off).
     notify_producers: Cell<bool>,
+    /// Whether a delivery that wakes `owner` runs it right after the sender (off unless the
+    /// owner turns it on: [`Inbox::set_handoff`]).
+    handoff: Cell<bool>,
     /// Components waiting for room (in `send_wait`), woken by the next collection whatever
     /// `notify_producers` says.
     waiters: RefCell<Vec<Weak<Task>>>,
@@ -235,6 +238,7 @@ impl<T> Storage<T> {
             owner,
             producers: RefCell::new(Vec::new()),
             notify_producers: Cell::new(true),
+            handoff: Cell::new(false),
             waiters: RefCell::new(Vec::new()),
             dead: Cell::new(false),
             forwarded: Cell::new(false),
@@ -274,7 +278,11 @@ impl<T> Storage<T> {
     #[inline(never)]
     fn wake_owner(&self) {
         if let Some(owner) = self.owner.upgrade() {
-            owner.wake();
+            if self.handoff.get() {
+                owner.wake_next();
+            } else {
+                owner.wake();
+            }
         }
     }
 
@@ -706,6 +714,21 @@ impl<T: 'static> Inbox<T> {
     /// [`Outbox::send_wait`]) are woken by the next collection either way.
     pub fn set_notify_producers(&self, on: bool) {
         self.local.set_notify_producers(on);
+    }
+
+    /// Whether a delivery into this box that wakes its owner runs the owner right after the
+    /// sender, ahead of the components already waiting to run (off by default: Axon runs a
+    /// woken component in the next cycle, after everything queued before it).
+    ///
+    /// Turn it on for a box on a request's path where the next step should follow at once, so
+    /// the message is handled while its data is still in the cache and the steps of one request
+    /// are not spread over a whole cycle — a socket adapter's write queue, a server's handler
+    /// `inbox`. Scheduling stays fair: at most three components in a row run this way before the
+    /// next one waiting goes to the back of the run queue, and a delivery from outside a
+    /// component's step (a timer, another thread, the reactor) queues as usual. FIFO order of
+    /// messages is unchanged; only when the owner runs is.
+    pub fn set_handoff(&self, on: bool) {
+        self.local.handoff.set(on);
     }
 
     /// Sets or clears the size limit (Axon's `setInboxSize`).

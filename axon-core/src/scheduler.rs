@@ -182,11 +182,22 @@ pub(crate) struct Shared {
     custom_park: Cell<bool>,
     /// Components polled since the park was last given a chance to report readiness.
     polled_since_io: Cell<usize>,
+    /// Whether a component is being polled now: only then does a handoff wake use `next`.
+    polling: Cell<bool>,
+    /// The component to poll right after the one being polled: woken by it through an inbox
+    /// with handoff on ([`Inbox::set_handoff`](crate::Inbox::set_handoff)). Its state is
+    /// `Queued`, as if it were on the run queue; empty between polls.
+    pub(crate) next: RefCell<Option<Rc<Task>>>,
 }
 
 /// While components stay runnable, the installed park is polled without blocking after this
 /// many component steps, so sockets are not starved by a busy run queue.
 const IO_POLL_EVERY: usize = 64;
+
+/// How many components in a row may run through the handoff slot before the one waiting in it
+/// goes to the back of the run queue, so that two components handing off to each other cannot
+/// keep the rest from running (tokio's LIFO slot has the same limit).
+const HANDOFF_CHAIN: usize = 3;
 
 impl Shared {
     fn bump(&self, f: impl FnOnce(&mut Stats)) {
@@ -336,11 +347,42 @@ impl Shared {
                 continue;
             }
             self.poll_task(task);
-            ran += 1;
+            ran += 1 + self.run_handoffs();
         }
         self.polled_since_io.set(self.polled_since_io.get() + ran);
         self.poll_io_if_due();
         ran
+    }
+
+    /// Polls the components handed off to by the one just polled, each in turn, at most
+    /// [`HANDOFF_CHAIN`] of them; a component still in the slot after that goes to the back of
+    /// the run queue. Returns how many were polled.
+    fn run_handoffs(self: &Rc<Self>) -> usize {
+        let mut ran = 0;
+        loop {
+            let Some(next) = self.next.borrow_mut().take() else { return ran };
+            if ran == HANDOFF_CHAIN {
+                self.run_queue.borrow_mut().push_back(next);
+                return ran;
+            }
+            if next.state.get() == State::Queued {
+                self.poll_task(next);
+                ran += 1;
+            }
+        }
+    }
+
+    /// Queues `task`, already marked `Queued`, to run right after the component being polled
+    /// (an inbox with handoff on woke it). Outside a poll it goes to the back of the run queue,
+    /// as any wake would; a component already in the slot is moved there to make room.
+    pub(crate) fn queue_next(&self, task: Rc<Task>) {
+        if !self.polling.get() {
+            self.run_queue.borrow_mut().push_back(task);
+            return;
+        }
+        if let Some(bumped) = self.next.borrow_mut().replace(task) {
+            self.run_queue.borrow_mut().push_back(bumped);
+        }
     }
 
     fn poll_task(self: &Rc<Self>, task: Rc<Task>) {
@@ -359,7 +401,10 @@ impl Shared {
             return;
         };
         let mut cx = std::task::Context::from_waker(&self.waker);
-        match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx))) {
+        self.polling.set(true);
+        let polled = catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx)));
+        self.polling.set(false);
+        match polled {
             Ok(Poll::Pending) => {
                 task.body.set(Some(fut));
                 let intent = intent();
@@ -449,6 +494,7 @@ impl Shared {
             }
         }
         self.run_queue.borrow_mut().clear();
+        self.next.borrow_mut().take();
         self.timers.borrow_mut().clear();
         self.foreign.borrow_mut().clear();
     }
@@ -801,6 +847,8 @@ impl Scheduler {
             park: RefCell::new(Some(Box::new(thread_park))),
             custom_park: Cell::new(false),
             polled_since_io: Cell::new(0),
+            polling: Cell::new(false),
+            next: RefCell::new(None),
         });
         Scheduler { shared }
     }

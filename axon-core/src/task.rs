@@ -11,6 +11,9 @@
 //! | `Running`      | being polled now                         | → `RunningWoken`               |
 //! | `RunningWoken` | being polled, and woken meanwhile        | nothing                        |
 //! | `Paused`       | waiting for a wake                       | → `Queued`, pushed on the queue|
+//!
+//! A wake through an inbox with handoff on, during another task's poll, puts the task in the
+//! scheduler's `next` slot instead of on the queue; the slot counts as the run queue.
 //! | `Done`         | ended; its end cause is recorded         | nothing                        |
 //!
 //! A wake is therefore a state check and, at most, one queue push: never lost (a wake during a
@@ -285,10 +288,25 @@ impl Task {
     /// Wakes the task (see the module docs for what that does in each state).
     #[inline]
     pub(crate) fn wake(self: &Rc<Self>) {
+        self.wake_into(false);
+    }
+
+    /// As [`wake`](Self::wake), but a paused task runs right after the component being polled
+    /// now instead of at the back of the run queue (an inbox with handoff on).
+    pub(crate) fn wake_next(self: &Rc<Self>) {
+        self.wake_into(true);
+    }
+
+    #[inline]
+    fn wake_into(self: &Rc<Self>, next: bool) {
         match self.state.get() {
             State::Paused => {
                 self.state.set(State::Queued);
-                self.shared.run_queue.borrow_mut().push_back(self.clone());
+                if next {
+                    self.shared.queue_next(self.clone());
+                } else {
+                    self.shared.run_queue.borrow_mut().push_back(self.clone());
+                }
             }
             State::Running => self.state.set(State::RunningWoken),
             _ => {}

@@ -362,8 +362,10 @@ fn new_connection<F: ProtocolFactory>(
     let wired = (|| -> Result<(), axon_core::LinkError> {
         cx.link_with((&csa, OUTBOX), (&handler, INBOX), LinkOptions::new().pipewidth(handler_inbox))?;
         // Only the adapter feeds it, and a refused send makes the adapter a waiter for room.
+        // It runs as soon as the adapter pauses (handoff), so data read is handled at once.
         if let Ok(inbox) = handler.inbox::<bytes::Bytes>(INBOX) {
             inbox.set_notify_producers(false);
+            inbox.set_handoff(true);
         }
         cx.link((&handler, OUTBOX), (&csa, INBOX))?;
         cx.link((&me, &ph), (&handler, CONTROL))?;

@@ -243,6 +243,9 @@ impl Component for ConnectedSocketAdapter {
         // poll the handler once more per message for nothing. A producer that found the inbox
         // full is woken when room appears either way.
         inbox.set_notify_producers(false);
+        // Data handed to the adapter is written as soon as its producer pauses, not a whole
+        // cycle later: a request's read, handling and write follow one another.
+        inbox.set_handoff(true);
         let mut conn = Conn {
             io,
             inbox,
