@@ -209,6 +209,10 @@ pub(crate) struct Storage<T> {
     /// Components waiting for room (in `send_wait`), woken by the next collection whatever
     /// `notify_producers` says.
     waiters: RefCell<Vec<Weak<Task>>>,
+    /// Components other than `owner` waiting for a message here (in [`Inbox::recv_wait`] on a
+    /// handle to another component's inbox, or on an inbox linked onward to this storage):
+    /// rule 1 wakes only `owner`, so they are woken by the next push.
+    readers: RefCell<Vec<Weak<Task>>>,
     /// Set when the owner has ended: appends are refused from then on.
     dead: Cell<bool>,
     /// Whether the inbox owning this storage is linked onward (its sink is another storage),
@@ -240,6 +244,7 @@ impl<T> Storage<T> {
             notify_producers: Cell::new(true),
             handoff: Cell::new(false),
             waiters: RefCell::new(Vec::new()),
+            readers: RefCell::new(Vec::new()),
             dead: Cell::new(false),
             forwarded: Cell::new(false),
             owner_woken: Cell::new(0),
@@ -277,6 +282,7 @@ impl<T> Storage<T> {
     #[cold]
     #[inline(never)]
     fn wake_owner(&self) {
+        self.wake_readers();
         if let Some(owner) = self.owner.upgrade() {
             if self.handoff.get() {
                 owner.wake_next();
@@ -305,10 +311,7 @@ impl<T> Storage<T> {
         if self.notify_producers.get() {
             wake_all(&self.producers.borrow());
         }
-        if !self.waiters.borrow().is_empty() {
-            let waiters = std::mem::take(&mut *self.waiters.borrow_mut());
-            wake_all(&waiters);
-        }
+        self.wake_waiters();
     }
 
     /// Turns Axon's rule 2 on or off for this storage.
@@ -320,11 +323,54 @@ impl<T> Storage<T> {
         self.notify_producers.set(on);
     }
 
-    /// Sets the size limit (`usize::MAX`: none).
+    /// Sets the size limit (`usize::MAX`: none). Raising it wakes the producers waiting for
+    /// room.
     fn set_capacity(&self, cap: usize) {
+        let raised = cap > self.capacity.get();
         self.capacity.set(cap);
         if !self.dead.get() {
             self.limit.set(cap);
+        }
+        if raised {
+            self.wake_waiters();
+        }
+    }
+
+    /// Wakes the components other than the owner waiting for a message here.
+    fn wake_readers(&self) {
+        if !self.readers.borrow().is_empty() {
+            let readers = std::mem::take(&mut *self.readers.borrow_mut());
+            wake_all(&readers);
+        }
+    }
+
+    /// Makes the component being polled a reader (woken by the next push) unless it is the
+    /// owner, which rule 1 wakes anyway. `fallback` names the scheduler to ask.
+    #[cold]
+    #[inline(never)]
+    fn add_reader(&self, fallback: &Weak<Task>) {
+        // One component runs at a time on a thread: if the owner is running, it is the one
+        // waiting.
+        if self.owner.upgrade().is_some_and(|o| o.is_running()) {
+            return;
+        }
+        let Some(me) = crate::scheduler::current_task(fallback) else { return };
+        if me.ptr_eq(&self.owner) {
+            return;
+        }
+        let mut readers = self.readers.borrow_mut();
+        if !readers.iter().any(|w| w.ptr_eq(&me)) {
+            readers.push(me);
+        }
+        // The next push must take the slow path that wakes readers, whatever the epoch.
+        self.owner_woken.set(0);
+    }
+
+    /// Wakes every component waiting for room here (they retry their send).
+    fn wake_waiters(&self) {
+        if !self.waiters.borrow().is_empty() {
+            let waiters = std::mem::take(&mut *self.waiters.borrow_mut());
+            wake_all(&waiters);
         }
     }
 
@@ -512,11 +558,14 @@ impl<T: 'static> AnyNode for BoxNode<T> {
                 s.limit.set(0);
                 let dropped = s.queue.take_all();
                 let n = dropped.len();
-                drop(dropped);
+                // A message's `Drop` is user code: a panic in it must not unwind through the
+                // scheduler's bookkeeping.
+                crate::scheduler::drop_quietly(dropped);
                 // Producers waiting for room must not wait for ever: wake them, and their next
                 // send is dropped (and counted) instead.
                 wake_all(&s.producers.borrow());
-                wake_all(&std::mem::take(&mut *s.waiters.borrow_mut()));
+                s.wake_waiters();
+                s.wake_readers();
                 n
             }
             None => 0,
@@ -563,7 +612,7 @@ impl<T: 'static> AnyNode for BoxNode<T> {
             *local.producers.borrow_mut() = Vec::new();
             if dest.is_dead() {
                 // Nobody will read them: dropped, and counted like sends to an ended component.
-                drop(moved);
+                crate::scheduler::drop_quietly(moved);
                 for _ in 0..n {
                     crate::scheduler::count_drop(&src.owner, true);
                 }
@@ -584,6 +633,11 @@ impl<T: 'static> AnyNode for BoxNode<T> {
             storage.producers.borrow_mut().extend(moved);
             storage.collected.set(0);
         }
+        // Producers waiting for room in the source's own storage now send further down the
+        // chain: they retry there.
+        if let Some(local) = &src.local {
+            local.wake_waiters();
+        }
         Ok(())
     }
 
@@ -594,7 +648,8 @@ impl<T: 'static> AnyNode for BoxNode<T> {
             return;
         }
         let moved = Self::subtree_producers(&src);
-        if let Some(storage) = &self.end().local {
+        let old_end = self.end().local.clone();
+        if let Some(storage) = &old_end {
             // One entry per outbox was added for the subtree; take one per outbox away.
             let mut producers = storage.producers.borrow_mut();
             for w in &moved {
@@ -610,6 +665,11 @@ impl<T: 'static> AnyNode for BoxNode<T> {
         if let Some(storage) = &src.local {
             *storage.producers.borrow_mut() = moved;
             storage.collected.set(0);
+        }
+        // Producers from the source's side that waited for room at the old end now send
+        // somewhere else (or nowhere): they retry. Others waiting there retry and wait again.
+        if let Some(storage) = old_end {
+            storage.wake_waiters();
         }
     }
 
@@ -687,12 +747,29 @@ impl<T: 'static> Inbox<T> {
 
     /// Waits for a message and takes it. Pauses the component (no busy-waiting) until a
     /// delivery wakes it.
+    ///
+    /// The component awaiting need not own the box: a handle on another component's inbox
+    /// (from [`ComponentRef::inbox`](crate::ComponentRef::inbox)), or an inbox linked onward,
+    /// works too — the awaiting component is woken by the next delivery to the storage `recv`
+    /// takes from. Once the box's owner has ended nothing more can arrive, and the wait does not
+    /// end.
     pub async fn recv_wait(&self) -> T {
         loop {
             if let Some(m) = self.recv() {
                 return m;
             }
-            crate::scheduler::pause_current(&self.node.owner).await;
+            self.wait_for_data();
+            crate::scheduler::pause(crate::scheduler::Intent::Pause).await;
+        }
+    }
+
+    /// Registers the component being polled with the storage `recv` takes from, so that a
+    /// delivery there wakes it even when rule 1 would not (it is not that storage's owner).
+    fn wait_for_data(&self) {
+        if !self.local.forwarded.get() {
+            self.local.add_reader(&self.node.owner);
+        } else if let Some(end) = self.node.sink.borrow().clone() {
+            end.add_reader(&self.node.owner);
         }
     }
 

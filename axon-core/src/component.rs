@@ -194,6 +194,11 @@ impl ComponentRef {
         self.task.name()
     }
 
+    /// Names its box `name` on side `direction`, whether or not it exists (for error messages).
+    pub(crate) fn box_name(&self, direction: crate::Direction, name: &str) -> crate::BoxName {
+        crate::BoxName { component: self.name(), id: self.id(), direction, name: name.to_owned() }
+    }
+
     /// Whether it has been activated and has not ended.
     pub fn is_active(&self) -> bool {
         !matches!(self.task.state.get(), State::Inactive | State::Done)

@@ -134,9 +134,18 @@ impl<T> From<NoSpaceInBox<T>> for SendError<T> {
 /// Making or removing a linkage failed. Nothing was changed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum LinkError {
-    /// One end names a box that does not exist.
-    #[error("cannot link: {0}")]
-    UnknownBox(#[source] BoxError),
+    /// One end names a box that does not exist. Both ends are named as given; `error` says
+    /// which one is missing and lists the boxes its component has.
+    #[error("cannot link {source_box} to {sink_box}: {error}")]
+    UnknownBox {
+        /// The source end, as named in the call.
+        source_box: BoxName,
+        /// The sink end, as named in the call.
+        sink_box: BoxName,
+        /// The failed lookup.
+        #[source]
+        error: BoxError,
+    },
     /// The two ends carry different message types.
     #[error(
         "cannot link {source_box} ({source_type}) to {sink_box} ({sink_type}): the message types differ"
@@ -180,10 +189,4 @@ pub enum LinkError {
     /// A component that has not been created on this scheduler.
     #[error("component {0} belongs to another scheduler")]
     ForeignComponent(String),
-}
-
-impl From<BoxError> for LinkError {
-    fn from(e: BoxError) -> Self {
-        LinkError::UnknownBox(e)
-    }
 }

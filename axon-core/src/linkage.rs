@@ -173,8 +173,13 @@ pub(crate) fn make(
         return Err(LinkError::ForeignComponent(to.0.name()));
     }
     let (sdir, ddir) = opts.passthrough.directions();
-    let src = from.0.task.lookup(sdir, from.1)?;
-    let dst = to.0.task.lookup(ddir, to.1)?;
+    let unknown = |error| LinkError::UnknownBox {
+        source_box: from.0.box_name(sdir, from.1),
+        sink_box: to.0.box_name(ddir, to.1),
+        error,
+    };
+    let src = from.0.task.lookup(sdir, from.1).map_err(unknown)?;
+    let dst = to.0.task.lookup(ddir, to.1).map_err(unknown)?;
     if src.msg_type() != dst.msg_type() {
         return Err(LinkError::TypeMismatch {
             source_box: src.box_name(),

@@ -32,7 +32,7 @@ use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Poll, Wake, Waker};
 use std::time::{Duration, Instant};
@@ -126,6 +126,9 @@ pub(crate) struct Remote {
     stop: AtomicBool,
     parked: AtomicBool,
     unpark: Mutex<Arc<dyn Unpark>>,
+    /// Messages a threaded component's thread sent after its component had ended: counted in
+    /// [`Stats::dropped_dead`] (the thread cannot reach the scheduler's own counters).
+    dropped_by_threads: AtomicU64,
 }
 
 impl Remote {
@@ -182,6 +185,8 @@ pub(crate) struct Shared {
     custom_park: Cell<bool>,
     /// Components polled since the park was last given a chance to report readiness.
     polled_since_io: Cell<usize>,
+    /// The slots' capacity after the last attempt to shrink them (see `trim`).
+    slots_trimmed_at: Cell<usize>,
     /// Whether a component is being polled now: only then does a handoff wake use `next`.
     polling: Cell<bool>,
     /// The component to poll right after the one being polled: woken by it through an inbox
@@ -269,7 +274,9 @@ impl Shared {
     }
 
     pub(crate) fn stats(&self) -> Stats {
-        self.stats.get()
+        let mut s = self.stats.get();
+        s.dropped_dead += self.remote.dropped_by_threads.load(Ordering::Relaxed);
+        s
     }
 
     pub(crate) fn task_count(&self) -> usize {
@@ -444,12 +451,22 @@ impl Shared {
         }
     }
 
-    /// Gives back what a burst of runnable components made the run queue grow to, once it is
-    /// empty (about to park, or idle): memory follows the components that exist, not the peak.
+    /// Gives back what a burst of components made the run queue and the task slots grow to,
+    /// once the queue is empty (about to park, idle, or done): memory follows the components
+    /// that exist, not the peak.
     fn trim(&self) {
         let mut q = self.run_queue.borrow_mut();
         if q.is_empty() && q.capacity() > 1024 {
             q.shrink_to(64);
+        }
+        drop(q);
+        // The slots can shrink only down to the last one in use, and shrinking scans them: try
+        // when at most a quarter are in use, and not again at the same size.
+        let mut tasks = self.tasks.borrow_mut();
+        let cap = tasks.capacity();
+        if cap > 1024 && tasks.len() < cap / 4 && cap != self.slots_trimmed_at.get() {
+            tasks.shrink_to_fit();
+            self.slots_trimmed_at.set(tasks.capacity());
         }
     }
 
@@ -490,7 +507,13 @@ impl Shared {
                 break;
             }
             for t in tasks {
-                finish(t, EndCause::Stopped);
+                let key = t.key();
+                finish(t.clone(), EndCause::Stopped);
+                // `finish` frees the slot; make sure of it, so this loop always ends.
+                let mut slab = self.tasks.borrow_mut();
+                if slab.get(key).is_some_and(|s| Rc::ptr_eq(s, &t)) {
+                    slab.remove(key);
+                }
             }
         }
         self.run_queue.borrow_mut().clear();
@@ -500,7 +523,9 @@ impl Shared {
     }
 }
 
-fn drop_quietly<T>(v: T) {
+/// Drops `v`, catching and logging a panic from its `Drop` (user code: a component's future, a
+/// message, a tracked resource), so that it cannot unwind through the scheduler's bookkeeping.
+pub(crate) fn drop_quietly<T>(v: T) {
     if let Err(p) = catch_unwind(AssertUnwindSafe(move || drop(v))) {
         tracing::error!(panic = %panic_message(&*p), "a component panicked while being dropped");
     }
@@ -600,7 +625,7 @@ pub(crate) fn current_task(owner: &Weak<Task>) -> Option<Weak<Task>> {
     let key = shared.current.get();
     let tasks = shared.tasks.borrow();
     let t = tasks.get(key)?;
-    (t.state.get() == State::Running || t.state.get() == State::RunningWoken).then(|| Rc::downgrade(t))
+    t.is_running().then(|| Rc::downgrade(t))
 }
 
 pub(crate) fn count_drop(owner: &Weak<Task>, dead: bool) {
@@ -705,6 +730,11 @@ pub struct WakeHandle {
 }
 
 impl WakeHandle {
+    /// Counts a message that a thread sent for a component that has ended.
+    pub(crate) fn count_dropped(&self) {
+        self.remote.dropped_by_threads.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Wakes the component: a queue push and, if the scheduler is parked, one unpark.
     pub fn wake(&self) {
         self.remote.wakes.lock().push((self.key, self.id));
@@ -829,6 +859,7 @@ impl Scheduler {
             stop: AtomicBool::new(false),
             parked: AtomicBool::new(false),
             unpark: Mutex::new(thread_park.unparker()),
+            dropped_by_threads: AtomicU64::new(0),
         });
         let waker = Waker::from(remote.clone());
         let shared = Rc::new(Shared {
@@ -847,6 +878,7 @@ impl Scheduler {
             park: RefCell::new(Some(Box::new(thread_park))),
             custom_park: Cell::new(false),
             polled_since_io: Cell::new(0),
+            slots_trimmed_at: Cell::new(0),
             polling: Cell::new(false),
             next: RefCell::new(None),
         });
@@ -927,6 +959,7 @@ impl Scheduler {
         loop {
             self.step();
             if self.shared.task_count() == 0 {
+                self.shared.trim();
                 return;
             }
             if self.shared.run_queue.borrow().is_empty() {

@@ -313,6 +313,11 @@ impl Task {
         }
     }
 
+    /// Whether the task is being polled now.
+    pub(crate) fn is_running(&self) -> bool {
+        matches!(self.state.get(), State::Running | State::RunningWoken)
+    }
+
     /// The slab key while active.
     #[inline]
     pub(crate) fn key(&self) -> usize {

@@ -131,6 +131,11 @@ trait Pump {
     fn pump(&mut self) -> usize;
     /// Messages still waiting in the channel (outbound) — what must be flushed before ending.
     fn backlog(&self) -> usize;
+    /// Drops the outbound messages not yet sent on (the component is ending without them);
+    /// returns how many.
+    fn discard(&mut self) -> usize {
+        0
+    }
 }
 
 struct InPump<T> {
@@ -207,6 +212,9 @@ impl<T: 'static> Pump for OutPump<T> {
     }
     fn backlog(&self) -> usize {
         self.rx.len() + usize::from(self.held.is_some())
+    }
+    fn discard(&mut self) -> usize {
+        usize::from(self.held.take().is_some()) + self.rx.try_iter().count()
     }
 }
 
@@ -347,6 +355,7 @@ impl<C: ThreadedComponent> Component for Threaded<C> {
         });
         let (req_tx, req_rx) = crossbeam_channel::unbounded::<(Request, Sender<()>)>();
         let wake = cx.wake_handle();
+        let wake_for_drops = wake.clone();
         let tcx = ThreadContext {
             id: cx.id(),
             name: cx.name(),
@@ -367,7 +376,10 @@ impl<C: ThreadedComponent> Component for Threaded<C> {
             thread_link.done.store(true, Ordering::SeqCst);
             wake.wake();
         })?;
-        let _cut_off = CutOff(link.clone());
+        // Owns the pumps from here on, so that however the proxy ends they are gone (the
+        // thread's sends fail, and are counted) before the thread is told it is cut off.
+        let mut guard = CutOff { link: link.clone(), pumps, wake: wake_for_drops };
+        let pumps = &mut guard.pumps;
         let mut requests_pending: Vec<(Request, Sender<()>)> = Vec::new();
         loop {
             let done = link.done.load(Ordering::SeqCst);
@@ -383,7 +395,7 @@ impl<C: ThreadedComponent> Component for Threaded<C> {
             // Run the requests that were queued when this iteration began.
             requests_pending.extend(req_rx.try_iter());
             for (req, reply) in requests_pending.drain(..) {
-                req(&cx, &mut pumps);
+                req(&cx, pumps);
                 let _ = reply.send(());
             }
             if moved_in > 0 || moved_out > 0 {
@@ -398,13 +410,27 @@ impl<C: ThreadedComponent> Component for Threaded<C> {
     }
 }
 
-/// Marks the thread cut off when the proxy ends, however it ends.
-struct CutOff(Arc<Link>);
+/// Cuts the thread off when the proxy ends, however it ends: drops the pumps (their channels
+/// disconnect, so the thread's later sends fail and are counted as dropped), counts the
+/// messages the thread had sent that were never passed on, then tells the thread.
+struct CutOff {
+    /// The thread's side of the hand-over.
+    link: Arc<Link>,
+    /// The bridges between the component's boxes and the thread's channels.
+    pumps: Vec<Box<dyn Pump>>,
+    /// Reaches the scheduler's drop counter.
+    wake: WakeHandle,
+}
 
 impl Drop for CutOff {
     fn drop(&mut self) {
-        self.0.stopped.store(true, Ordering::SeqCst);
-        self.0.signal();
+        for mut p in self.pumps.drain(..) {
+            for _ in 0..p.discard() {
+                self.wake.count_dropped();
+            }
+        }
+        self.link.stopped.store(true, Ordering::SeqCst);
+        self.link.signal();
     }
 }
 
@@ -688,7 +714,7 @@ impl<T> fmt::Debug for ThreadOutbox<T> {
 
 impl<T: Send + 'static> ThreadOutbox<T> {
     /// Queues `msg` for the proxy to send (Axon's threaded `send`). After the component has been
-    /// stopped, messages are dropped.
+    /// stopped, messages are dropped and counted ([`Stats::dropped_dead`](crate::Stats)).
     ///
     /// # Errors
     /// [`NoSpaceInBox`] with the message when the channel is full: the destination has not kept
@@ -705,7 +731,10 @@ impl<T: Send + 'static> ThreadOutbox<T> {
                 self.wake.wake();
                 Err(NoSpaceInBox { message, capacity: self.tx.capacity().unwrap_or(usize::MAX) })
             }
-            Err(TrySendError::Disconnected(_)) => Ok(()),
+            Err(TrySendError::Disconnected(_)) => {
+                self.wake.count_dropped();
+                Ok(())
+            }
         }
     }
 

@@ -339,7 +339,8 @@ fn a_sleeping_component_does_not_resume_before_its_deadline() {
         Ok(())
     }));
     s.run_until_idle();
-    assert!(!c.is_finished());
+    // On a busy machine the deadline may already have passed here; only then may it be done.
+    assert!(!c.is_finished() || start.elapsed() >= d);
     assert!(s.run_until(Duration::from_secs(10), || c.is_finished()));
     assert!(woke_at.get().unwrap() - start >= d);
 }

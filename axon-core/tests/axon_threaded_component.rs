@@ -403,3 +403,24 @@ fn adaptive_threaded_can_add_an_inbox_and_receive_on_it_and_add_an_outbox_and_se
     assert!(matches!(t.end_cause(), Some(EndCause::Finished)), "{:?}", t.end_cause());
     assert_eq!(*got.borrow(), [42]);
 }
+
+#[test]
+fn sends_from_the_thread_after_its_component_was_stopped_are_counted_as_dropped() {
+    let sched = Scheduler::new();
+    let (tx, rx) = mpsc::channel();
+    let t = sched.spawn(body(move |cx| {
+        let out = cx.outbox::<u32>("outbox")?;
+        while !cx.is_stopped() {
+            cx.pause(Some(Duration::from_millis(20)));
+        }
+        // Cut off: the send is accepted and dropped, and the scheduler counts it.
+        out.send(7).map_err(|_| "no room")?;
+        tx.send(()).map_err(|_| "test gone")?;
+        Ok(())
+    }));
+    sched.run_until_idle();
+    t.stop();
+    assert!(sched.run_until(LIMIT, || t.is_finished()));
+    rx.recv_timeout(LIMIT).expect("the thread sent after it was cut off");
+    assert_eq!(sched.stats().dropped_dead, 1);
+}

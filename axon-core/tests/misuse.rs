@@ -16,23 +16,33 @@ use util::{inert, puppet, recv, send, STD, STD_STRING};
 // ----- unknown boxes -----
 
 #[test]
-fn linking_an_unknown_box_is_unknown_box_and_lists_the_declared_ones() {
+fn linking_an_unknown_box_is_unknown_box_naming_both_ends_and_listing_the_declared_ones() {
     let s = Scheduler::new();
     let (a, b) = (inert(&s, STD), inert(&s, STD));
     let err = s.link((&a, "nonsuch"), (&b, "inbox")).unwrap_err();
     match &err {
-        LinkError::UnknownBox(BoxError::UnknownBox(name, declared)) => {
-            assert_eq!(name.name, "nonsuch");
+        LinkError::UnknownBox { source_box, sink_box, error: BoxError::UnknownBox(name, declared) } => {
+            assert_eq!((source_box.id, source_box.name.as_str()), (a.id(), "nonsuch"));
+            assert_eq!((sink_box.id, sink_box.name.as_str()), (b.id(), "inbox"));
+            assert_eq!(name.name, "nonsuch", "the error says which end is missing");
             assert_eq!(name.direction, Direction::Outbox);
             assert_eq!(name.id, a.id());
             assert!(declared.contains("outbox") && declared.contains("signal"), "{declared}");
         }
         other => panic!("expected UnknownBox, got {other:?}"),
     }
-    assert!(err.to_string().contains("nonsuch"));
-    assert!(matches!(s.link((&a, "outbox"), (&b, "nonsuch")), Err(LinkError::UnknownBox(_))));
+    let text = err.to_string();
+    assert!(text.contains("nonsuch") && text.contains(&a.name()) && text.contains(&b.name()), "{text}");
+    // A missing sink: both ends named, the lookup error about the sink.
+    let err = s.link((&a, "outbox"), (&b, "nonsuch")).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains(&a.name()) && text.contains(&b.name()) && text.contains("nonsuch"), "{text}");
+    assert!(
+        matches!(&err, LinkError::UnknownBox { error: BoxError::UnknownBox(n, _), .. } if n.id == b.id()),
+        "{err:?}"
+    );
     // An inbox name on the outbox side is unknown there too.
-    assert!(matches!(s.link((&a, "inbox"), (&b, "inbox")), Err(LinkError::UnknownBox(_))));
+    assert!(matches!(s.link((&a, "inbox"), (&b, "inbox")), Err(LinkError::UnknownBox { .. })));
     assert!(s.linkages().is_empty());
 }
 
@@ -267,4 +277,89 @@ fn a_component_whose_main_returns_an_error_ends_with_failed() {
     assert!(child.end_cause().unwrap().to_string().starts_with("failed: "));
     assert!(!parent.is_paused());
     assert_eq!(s.stats().panicked, 0);
+}
+
+// ----- user code that panics where the scheduler drops things -----
+
+/// A message whose `Drop` panics.
+#[derive(Debug)]
+struct PanicOnDrop;
+
+impl Drop for PanicOnDrop {
+    fn drop(&mut self) {
+        panic!("a message's Drop panicked");
+    }
+}
+
+#[test]
+fn a_message_whose_drop_panics_when_its_component_ends_ends_nothing_else() {
+    const BOXES: &[axon_core::BoxDecl] = &axon_core::boxes::standard::<PanicOnDrop>();
+    let s = Scheduler::new();
+    let c = s.spawn(from_fn(BOXES, |cx| async move {
+        cx.pause().await;
+        Ok(())
+    }));
+    let bystander = s.spawn(from_fn(STD, |cx| async move {
+        let inbox = cx.inbox::<u32>("inbox")?;
+        Ok(drop(inbox.recv_wait().await))
+    }));
+    s.run_until_idle();
+    c.deliver("inbox", PanicOnDrop).expect("c is alive");
+    // `c` ends with the message still queued: dropping it panics, inside the scheduler.
+    s.run_until_idle();
+    assert!(matches!(c.end_cause(), Some(EndCause::Finished)));
+    assert_eq!(s.stats().dropped_dead, 1, "the message is counted as dropped");
+    bystander.deliver("inbox", 5u32).expect("the bystander is alive");
+    s.run_until_idle();
+    assert!(bystander.is_finished(), "the rest of the system carries on");
+    // Stopping and dropping the scheduler end too (they looped for ever on the half-ended task).
+    let more = s.spawn(from_fn(STD, |cx| async move {
+        loop {
+            cx.pause().await;
+        }
+    }));
+    s.stop();
+    assert!(more.is_finished());
+}
+
+// ----- recv_wait by a component that does not own the box -----
+
+#[test]
+fn recv_wait_on_another_components_inbox_is_woken_by_the_delivery() {
+    let s = Scheduler::new();
+    let owner = inert(&s, STD);
+    let theirs = owner.inbox::<u32>("inbox").expect("owner's inbox");
+    let got = Rc::new(Cell::new(None));
+    let g = got.clone();
+    let waiter = s.spawn(from_fn(STD, move |_cx| async move {
+        g.set(Some(theirs.recv_wait().await));
+        Ok(())
+    }));
+    s.run_until_idle();
+    assert!(waiter.is_paused());
+    owner.deliver("inbox", 5u32).expect("room");
+    s.run_until_idle();
+    assert_eq!(got.get(), Some(5));
+    assert!(waiter.is_finished());
+}
+
+#[test]
+fn recv_wait_on_an_inbox_linked_onward_is_woken_by_a_delivery_at_the_end_of_the_chain() {
+    let s = Scheduler::new();
+    let end = inert(&s, STD);
+    let got = Rc::new(Cell::new(None));
+    let g = got.clone();
+    let middle = s.spawn(from_fn(STD, move |cx| async move {
+        let inbox = cx.inbox::<u32>("inbox")?;
+        g.set(Some(inbox.recv_wait().await));
+        Ok(())
+    }));
+    s.link_with((&middle, "inbox"), (&end, "inbox"), LinkOptions::new().passthrough(Passthrough::Inbound))
+        .expect("passthrough inbox to inbox");
+    s.run_until_idle();
+    assert!(middle.is_paused());
+    // Delivered into `middle`'s inbox, it lands at the end of the chain, whose owner rule 1 wakes.
+    middle.deliver("inbox", 9u32).expect("room");
+    s.run_until_idle();
+    assert_eq!(got.get(), Some(9));
 }

@@ -333,3 +333,53 @@ fn with_rule_2_off_a_producer_that_found_the_box_full_is_still_woken() {
     assert_eq!(*got.borrow(), (0..EACH).collect::<Vec<_>>());
     assert_eq!(wakes.get(), 0, "rule 2 is off: collections do not wake a producer that never waited");
 }
+
+// ----- 4. waiters for room when the chain or the limit changes -----
+
+/// A producer that sends 1 then 2 with `send_wait` into a size-1 inbox nobody reads; returns
+/// it (paused on the second send), the consumer, the link and a flag set when it finishes.
+fn stuck_producer(
+    s: &Scheduler,
+) -> (axon_core::ComponentRef, axon_core::ComponentRef, axon_core::Linkage, Rc<Cell<bool>>) {
+    let consumer = s.spawn(from_fn(STD, |cx| async move {
+        loop {
+            cx.pause().await;
+        }
+    }));
+    consumer.inbox::<u32>("inbox").expect("inbox").set_size(Some(1));
+    let done = Rc::new(Cell::new(false));
+    let d = done.clone();
+    let producer = s.create(from_fn(STD, move |cx| async move {
+        let out = cx.outbox::<u32>("outbox")?;
+        out.send_wait(1).await;
+        out.send_wait(2).await;
+        d.set(true);
+        Ok(())
+    }));
+    let link = s.link((&producer, "outbox"), (&consumer, "inbox")).expect("link");
+    s.activate(&producer);
+    s.run_until_idle();
+    assert!(producer.is_paused() && !done.get(), "the second send waits for room");
+    (producer, consumer, link, done)
+}
+
+#[test]
+fn a_producer_waiting_for_room_is_woken_when_its_link_is_removed() {
+    let s = Scheduler::new();
+    let (producer, _consumer, link, done) = stuck_producer(&s);
+    s.unlink(&link).expect("unlink");
+    s.run_until_idle();
+    // Unlinked, its send is dropped and counted, as any send from an unlinked outbox.
+    assert!(done.get() && producer.is_finished());
+    assert_eq!(s.stats().dropped_unlinked, 1);
+}
+
+#[test]
+fn a_producer_waiting_for_room_is_woken_when_the_limit_is_raised() {
+    let s = Scheduler::new();
+    let (producer, consumer, _link, done) = stuck_producer(&s);
+    consumer.inbox::<u32>("inbox").expect("inbox").set_size(Some(2));
+    s.run_until_idle();
+    assert!(done.get() && producer.is_finished());
+    assert_eq!(consumer.data_ready("inbox"), 2);
+}
