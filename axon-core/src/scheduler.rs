@@ -11,8 +11,11 @@
 //!   collection from an inbox its outboxes feed, a child ending, an explicit wake — or, if a wake
 //!   came while it ran, it runs again next cycle (no lost wake-ups).
 //! - [`Context::yield_now`](crate::Context::yield_now): it goes to the back of the run queue.
-//! - Any other future (a channel from another runtime, say): it is polled again when that
-//!   future's std `Waker` fires.
+//! - Any other future (a channel from another runtime, say): it is polled again once a std
+//!   `Waker` handed to such a future fires. The scheduler has one such waker, so a wake from any
+//!   of them polls every component awaiting a foreign future again (each finds its own still
+//!   pending, or not); a waker per component would cost an allocation at every spawn for what is
+//!   rare in Axon code.
 //!
 //! When nothing is runnable the thread parks — on a plain thread park, or on whatever [`Park`]
 //! is installed (`kamaelia-net` installs its mio reactor) — until the next timer deadline or a

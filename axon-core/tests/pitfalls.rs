@@ -3,10 +3,10 @@
 //! complete; and ended components must be freed (no reference cycle through component → box
 //! table → inbox → component), so memory returns to where it started.
 //!
-//! Memory is checked by what must have been freed rather than by counting bytes (a counting
-//! global allocator needs `unsafe`, which the workspace forbids): every component value is
-//! dropped ([`DropCount`]), and a weak handle on every component no longer upgrades, so no
-//! reference cycle keeps a component, its box table or its links alive.
+//! Memory is checked here by what must have been freed: every component value is dropped
+//! ([`DropCount`]), and a weak handle on every component no longer upgrades, so no reference
+//! cycle keeps a component, its box table or its links alive. `memory_returns.rs` counts the
+//! bytes too, with a counting global allocator (in its own test binary).
 
 mod util;
 
