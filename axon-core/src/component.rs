@@ -194,8 +194,9 @@ impl ComponentRef {
         self.task.name()
     }
 
-    /// Names its box `name` on side `direction`, whether or not it exists (for error messages).
-    pub(crate) fn box_name(&self, direction: crate::Direction, name: &str) -> crate::BoxName {
+    /// Names its box `name` on side `direction`, whether or not it exists: for error messages
+    /// such as [`LinkError::UnknownBox`](crate::LinkError::UnknownBox).
+    pub fn box_name(&self, direction: crate::Direction, name: &str) -> crate::BoxName {
         crate::BoxName { component: self.name(), id: self.id(), direction, name: name.to_owned() }
     }
 

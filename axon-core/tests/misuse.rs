@@ -301,7 +301,8 @@ fn a_message_whose_drop_panics_when_its_component_ends_ends_nothing_else() {
     }));
     let bystander = s.spawn(from_fn(STD, |cx| async move {
         let inbox = cx.inbox::<u32>("inbox")?;
-        Ok(drop(inbox.recv_wait().await))
+        let _ = inbox.recv_wait().await;
+        Ok(())
     }));
     s.run_until_idle();
     c.deliver("inbox", PanicOnDrop).expect("c is alive");

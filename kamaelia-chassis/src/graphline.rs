@@ -306,13 +306,25 @@ fn wire(cx: &Context, kids: &[(String, ComponentRef)], links: &[Linkage]) -> Res
             (Some(f), Some(t)) => (f, t, Passthrough::Normal),
             (None, Some(t)) => {
                 if !me.inbox_names().iter().any(|n| n == fbox) {
-                    cx.add_inbox_like(fbox, (t, tbox)).map_err(|e| failed(e.into()))?;
+                    cx.add_inbox_like(fbox, (t, tbox)).map_err(|error| {
+                        failed(LinkError::UnknownBox {
+                            source_box: me.box_name(Direction::Inbox, fbox),
+                            sink_box: t.box_name(Direction::Inbox, tbox),
+                            error,
+                        })
+                    })?;
                 }
                 (&me, t, Passthrough::Inbound)
             }
             (Some(f), None) => {
                 if !me.outbox_names().iter().any(|n| n == tbox) {
-                    cx.add_outbox_like(tbox, (f, fbox)).map_err(|e| failed(e.into()))?;
+                    cx.add_outbox_like(tbox, (f, fbox)).map_err(|error| {
+                        failed(LinkError::UnknownBox {
+                            source_box: f.box_name(Direction::Outbox, fbox),
+                            sink_box: me.box_name(Direction::Outbox, tbox),
+                            error,
+                        })
+                    })?;
                 }
                 (f, &me, Passthrough::Outbound)
             }
