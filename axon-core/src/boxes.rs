@@ -213,6 +213,8 @@ pub(crate) struct Storage<T> {
     /// handle to another component's inbox, or on an inbox linked onward to this storage):
     /// rule 1 wakes only `owner`, so they are woken by the next push.
     readers: RefCell<Vec<Weak<Task>>>,
+    /// Whether `readers` may be non-empty: a push checks this flag, not the list.
+    has_readers: Cell<bool>,
     /// Set when the owner has ended: appends are refused from then on.
     dead: Cell<bool>,
     /// Whether the inbox owning this storage is linked onward (its sink is another storage),
@@ -245,6 +247,7 @@ impl<T> Storage<T> {
             handoff: Cell::new(false),
             waiters: RefCell::new(Vec::new()),
             readers: RefCell::new(Vec::new()),
+            has_readers: Cell::new(false),
             dead: Cell::new(false),
             forwarded: Cell::new(false),
             owner_woken: Cell::new(0),
@@ -337,11 +340,19 @@ impl<T> Storage<T> {
     }
 
     /// Wakes the components other than the owner waiting for a message here.
+    // The check inline in the (cold) wake paths, the work out of line: a wake costs one load.
+    #[inline(always)]
     fn wake_readers(&self) {
-        if !self.readers.borrow().is_empty() {
-            let readers = std::mem::take(&mut *self.readers.borrow_mut());
-            wake_all(&readers);
+        if self.has_readers.get() {
+            self.wake_readers_now();
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn wake_readers_now(&self) {
+        self.has_readers.set(false);
+        wake_all(&std::mem::take(&mut *self.readers.borrow_mut()));
     }
 
     /// Makes the component being polled a reader (woken by the next push) unless it is the
@@ -362,16 +373,24 @@ impl<T> Storage<T> {
         if !readers.iter().any(|w| w.ptr_eq(&me)) {
             readers.push(me);
         }
+        self.has_readers.set(true);
         // The next push must take the slow path that wakes readers, whatever the epoch.
         self.owner_woken.set(0);
     }
 
     /// Wakes every component waiting for room here (they retry their send).
+    // As `wake_readers`: the check inline, the work out of line.
+    #[inline(always)]
     fn wake_waiters(&self) {
         if !self.waiters.borrow().is_empty() {
-            let waiters = std::mem::take(&mut *self.waiters.borrow_mut());
-            wake_all(&waiters);
+            self.wake_waiters_now();
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn wake_waiters_now(&self) {
+        wake_all(&std::mem::take(&mut *self.waiters.borrow_mut()));
     }
 
     /// Makes the current component (or, outside a step, `fallback`) a waiter for room.

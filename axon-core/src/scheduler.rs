@@ -190,12 +190,10 @@ pub(crate) struct Shared {
     polled_since_io: Cell<usize>,
     /// The slots' capacity after the last attempt to shrink them (see `trim`).
     slots_trimmed_at: Cell<usize>,
-    /// Whether a component is being polled now: only then does a handoff wake use `next`.
-    polling: Cell<bool>,
     /// The component to poll right after the one being polled: woken by it through an inbox
     /// with handoff on ([`Inbox::set_handoff`](crate::Inbox::set_handoff)). Its state is
     /// `Queued`, as if it were on the run queue; empty between polls.
-    pub(crate) next: RefCell<Option<Rc<Task>>>,
+    pub(crate) next: Cell<Option<Rc<Task>>>,
 }
 
 /// While components stay runnable, the installed park is polled without blocking after this
@@ -352,45 +350,45 @@ impl Shared {
         let n = self.run_queue.borrow().len();
         let mut ran = 0;
         for _ in 0..n {
-            let Some(task) = self.run_queue.borrow_mut().pop_front() else { break };
-            if task.state.get() != State::Queued {
-                continue;
+            let Some(mut task) = self.run_queue.borrow_mut().pop_front() else { break };
+            // The task from the queue, then those it hands off to (see `queue_next`): at most
+            // `HANDOFF_CHAIN` of them; one still in the slot after that goes to the back.
+            let mut handoffs = 0;
+            loop {
+                if task.state.get() == State::Queued {
+                    self.poll_task(task);
+                    ran += 1;
+                }
+                match self.next.take() {
+                    None => break,
+                    Some(next) if handoffs == HANDOFF_CHAIN => {
+                        self.run_queue.borrow_mut().push_back(next);
+                        break;
+                    }
+                    Some(next) => {
+                        handoffs += 1;
+                        task = next;
+                    }
+                }
             }
-            self.poll_task(task);
-            ran += 1 + self.run_handoffs();
         }
         self.polled_since_io.set(self.polled_since_io.get() + ran);
         self.poll_io_if_due();
         ran
     }
 
-    /// Polls the components handed off to by the one just polled, each in turn, at most
-    /// [`HANDOFF_CHAIN`] of them; a component still in the slot after that goes to the back of
-    /// the run queue. Returns how many were polled.
-    fn run_handoffs(self: &Rc<Self>) -> usize {
-        let mut ran = 0;
-        loop {
-            let Some(next) = self.next.borrow_mut().take() else { return ran };
-            if ran == HANDOFF_CHAIN {
-                self.run_queue.borrow_mut().push_back(next);
-                return ran;
-            }
-            if next.state.get() == State::Queued {
-                self.poll_task(next);
-                ran += 1;
-            }
-        }
-    }
-
     /// Queues `task`, already marked `Queued`, to run right after the component being polled
     /// (an inbox with handoff on woke it). Outside a poll it goes to the back of the run queue,
     /// as any wake would; a component already in the slot is moved there to make room.
+    #[inline(never)]
     pub(crate) fn queue_next(&self, task: Rc<Task>) {
-        if !self.polling.get() {
+        // A component is being polled exactly when the one polled last is still running.
+        let polling = self.tasks.borrow().get(self.current.get()).is_some_and(|t| t.is_running());
+        if !polling {
             self.run_queue.borrow_mut().push_back(task);
             return;
         }
-        if let Some(bumped) = self.next.borrow_mut().replace(task) {
+        if let Some(bumped) = self.next.replace(Some(task)) {
             self.run_queue.borrow_mut().push_back(bumped);
         }
     }
@@ -411,10 +409,7 @@ impl Shared {
             return;
         };
         let mut cx = std::task::Context::from_waker(&self.waker);
-        self.polling.set(true);
-        let polled = catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx)));
-        self.polling.set(false);
-        match polled {
+        match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx))) {
             Ok(Poll::Pending) => {
                 task.body.set(Some(fut));
                 let intent = intent();
@@ -520,7 +515,7 @@ impl Shared {
             }
         }
         self.run_queue.borrow_mut().clear();
-        self.next.borrow_mut().take();
+        drop(self.next.take());
         self.timers.borrow_mut().clear();
         self.foreign.borrow_mut().clear();
     }
@@ -882,8 +877,7 @@ impl Scheduler {
             custom_park: Cell::new(false),
             polled_since_io: Cell::new(0),
             slots_trimmed_at: Cell::new(0),
-            polling: Cell::new(false),
-            next: RefCell::new(None),
+            next: Cell::new(None),
         });
         Scheduler { shared }
     }
