@@ -267,7 +267,7 @@ impl Context {
 
     /// Pauses for `duration`. Other wakes do not end the sleep early.
     pub async fn sleep(&self, duration: Duration) {
-        self.sleep_until(Instant::now() + duration).await;
+        self.sleep_until(crate::deadline_after(duration)).await;
     }
 
     /// Pauses until `deadline`.

@@ -113,4 +113,6 @@ pub use component::{
 pub use context::{Context, TrackedInformation};
 pub use error::{BoxError, BoxName, Direction, LinkError, NoSpaceInBox, SendError};
 pub use linkage::{LinkOptions, Linkage, Passthrough};
-pub use scheduler::{LocalWaker, Park, Scheduler, Stats, StopHandle, Unpark, WakeHandle};
+pub use scheduler::{
+    deadline_after, panic_message, LocalWaker, Park, Scheduler, Stats, StopHandle, Unpark, WakeHandle,
+};

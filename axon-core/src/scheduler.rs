@@ -529,7 +529,9 @@ pub(crate) fn drop_quietly<T>(v: T) {
     }
 }
 
-pub(crate) fn panic_message(p: &(dyn Any + Send)) -> String {
+/// The message a panic carried (its `&str` or `String` payload), for logging a caught panic as
+/// the scheduler does for components.
+pub fn panic_message(p: &(dyn Any + Send)) -> String {
     if let Some(s) = p.downcast_ref::<&str>() {
         (*s).to_owned()
     } else if let Some(s) = p.downcast_ref::<String>() {
@@ -663,6 +665,21 @@ impl Future for Pause {
 #[inline]
 pub(crate) fn pause(intent: Intent) -> Pause {
     Pause { fired: false, intent }
+}
+
+/// The instant `after` from now; if that cannot be represented (`Duration::MAX`, say, for "no
+/// time limit"), an instant about 30 years ahead, which never comes in practice. For deadlines
+/// computed from a user's timeout, where `Instant + Duration` would panic.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// assert!(axon_core::deadline_after(Duration::MAX) > Instant::now());
+/// ```
+pub fn deadline_after(after: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(after)
+        .or_else(|| now.checked_add(Duration::from_secs(30 * 365 * 24 * 3600)))
+        .unwrap_or(now)
 }
 
 /// A pause of the component that owns a box; returns at once if that component is gone.

@@ -662,7 +662,7 @@ impl<T: Send + 'static> ThreadInbox<T> {
 
     /// Waits up to `timeout` for a message.
     pub fn recv_timeout(&self, timeout: Duration) -> Option<T> {
-        let deadline = Instant::now() + timeout;
+        let deadline = crate::deadline_after(timeout);
         loop {
             if let Some(m) = self.try_recv() {
                 return Some(m);

@@ -364,3 +364,19 @@ fn recv_wait_on_an_inbox_linked_onward_is_woken_by_a_delivery_at_the_end_of_the_
     s.run_until_idle();
     assert_eq!(got.get(), Some(9));
 }
+
+// ----- timeouts too large to add to now -----
+
+#[test]
+fn a_sleep_of_duration_max_waits_without_panicking_and_can_be_stopped() {
+    let s = Scheduler::new();
+    let c = s.spawn(from_fn(STD, |cx| async move {
+        cx.sleep(std::time::Duration::MAX).await;
+        Ok(())
+    }));
+    s.run_until_idle();
+    assert!(c.is_paused(), "asleep, not panicked: {:?}", c.end_cause());
+    c.stop();
+    s.run_until_idle();
+    assert!(matches!(c.end_cause(), Some(EndCause::Stopped)));
+}
