@@ -25,6 +25,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
 use axon_core::ipc::{Ipc, ProducerFinished, ShutdownMicroprocess};
@@ -86,6 +87,11 @@ impl ConnectionInfo {
 /// The handler must speak `bytes::Bytes` on `inbox` and `outbox` and [`Ipc`] on `control` and
 /// `signal`; a handler whose boxes do not fit is refused with an error naming the box, and only
 /// its connection is closed.
+///
+/// A factory that panics refuses only the connection it was making: the panic is logged, that
+/// connection is closed, and the server goes on serving — calling the same factory for the next
+/// connection, so a factory that can panic must leave itself usable (a lock it held is
+/// poisoned, for instance).
 pub trait ProtocolFactory: 'static {
     /// The handler component.
     type Handler: Component;
@@ -160,7 +166,12 @@ const BOXES: &[BoxDecl] = &[
 /// their handlers stopped. Then it forwards the stop message on `signal` and ends.
 ///
 /// A handler that ends without signalling — or panics — has its connection flushed and closed;
-/// other connections are not touched.
+/// other connections are not touched. So does a factory that panics (see [`ProtocolFactory`]).
+///
+/// If its `TcpServer` ends by itself — its `main` failed, or something stopped it — while no
+/// controlled shutdown is under way, the server can accept nothing more: it closes every
+/// connection at once, emits `ShutdownMicroprocess` on `signal` and ends with an error saying
+/// the listener failed.
 ///
 /// ```no_run
 /// use axon_core::Scheduler;
@@ -182,9 +193,14 @@ const BOXES: &[BoxDecl] = &[
 /// sched.run();
 /// ```
 pub struct ServerCore<F> {
+    /// The listener, bound at construction so that a bind failure is the caller's error; it
+    /// becomes a child component when the server runs.
     server: TcpServer,
+    /// Makes each connection's handler.
     factory: F,
+    /// How long a controlled shutdown lets connections flush before closing them.
     shutdown_deadline: Duration,
+    /// The size limit of each handler's `inbox`: inbound backpressure per connection.
     handler_inbox: usize,
 }
 
@@ -247,7 +263,9 @@ impl<F: ProtocolFactory> ServerCore<F> {
 
 /// One connection's bookkeeping.
 struct Conn {
+    /// The connection's adapter.
     csa: ComponentRef,
+    /// Its protocol handler.
     handler: ComponentRef,
     /// To the handler's `control`.
     to_handler: Outbox<Ipc>,
@@ -257,6 +275,18 @@ struct Conn {
     closing: bool,
 }
 
+/// A controlled shutdown under way.
+struct Stopping {
+    /// The message that started it, forwarded on `signal` at the end.
+    msg: Ipc,
+    /// When connections still open are closed.
+    deadline: Instant,
+    /// Whether the deadline has passed and everything left has been told to stop: from then on
+    /// the server waits for its children to end, which wakes it (a deadline in the past would
+    /// not).
+    forced: bool,
+}
+
 impl<F: ProtocolFactory> Component for ServerCore<F> {
     fn boxes(&self) -> &'static [BoxDecl] {
         BOXES
@@ -264,6 +294,7 @@ impl<F: ProtocolFactory> Component for ServerCore<F> {
 
     async fn main(mut self, cx: Context) -> ComponentResult {
         let me = cx.me();
+        let addr = self.server.local_addr();
         let server = cx.create(self.server);
         cx.link((&server, kamaelia_net::PROTOCOL_HANDLER_SIGNAL), (&me, SOCKET_ACTIVITY))?;
         cx.link((&me, SERVER_SIGNAL), (&server, CONTROL))?;
@@ -275,20 +306,16 @@ impl<F: ProtocolFactory> Component for ServerCore<F> {
         let mut conns: HashMap<ComponentId, Conn> = HashMap::new();
         // Each handler's connection, by the handler's id.
         let mut by_handler: HashMap<ComponentId, ComponentId> = HashMap::new();
-        // The stop message and the deadline, once a shutdown has begun.
-        let mut stopping: Option<(Ipc, Instant)> = None;
+        let mut stopping: Option<Stopping> = None;
         loop {
             while let Some(ev) = activity.recv() {
                 match ev {
+                    SocketActivity::New(n) if stopping.is_some() => n.csa.stop(),
                     SocketActivity::New(n) => {
-                        if stopping.is_some() {
-                            n.csa.stop();
-                        } else {
-                            if let Some((csa, handler)) =
-                                new_connection(&cx, &mut self.factory, self.handler_inbox, n, &mut conns)
-                            {
-                                by_handler.insert(handler, csa);
-                            }
+                        if let Some((csa, handler)) =
+                            new_connection(&cx, &mut self.factory, self.handler_inbox, n, &mut conns)
+                        {
+                            by_handler.insert(handler, csa);
                         }
                     }
                     SocketActivity::Shutdown(s) => {
@@ -303,7 +330,8 @@ impl<F: ProtocolFactory> Component for ServerCore<F> {
                     for c in conns.values() {
                         c.to_handler.send(Ipc::new(ProducerFinished::from_caller(cx.id()))).ok();
                     }
-                    stopping = Some((msg, Instant::now() + self.shutdown_deadline));
+                    let deadline = axon_core::deadline_after(self.shutdown_deadline);
+                    stopping = Some(Stopping { msg, deadline, forced: false });
                 }
             }
             // A handler that has ended (normally, by error, by panic) no longer drives its
@@ -311,7 +339,11 @@ impl<F: ProtocolFactory> Component for ServerCore<F> {
             // `ShutdownCsa` reaching us (the TcpServer has gone, in a shutdown) is cleaned up.
             for child in cx.ended_children() {
                 let id = child.id();
-                if conns.contains_key(&id) {
+                if id == server.id() {
+                    if stopping.is_none() {
+                        return listener_failed(&cx, &server, addr, &mut conns, &mut by_handler);
+                    }
+                } else if conns.contains_key(&id) {
                     closed_connection(&cx, id, &mut conns, &mut by_handler);
                 } else if let Some(c) = by_handler.get(&id).and_then(|csa| conns.get_mut(csa)) {
                     if !c.closing {
@@ -320,32 +352,94 @@ impl<F: ProtocolFactory> Component for ServerCore<F> {
                     }
                 }
             }
-            if let Some((msg, deadline)) = &stopping {
-                if Instant::now() >= *deadline {
-                    let ids: Vec<_> = conns.keys().copied().collect();
-                    for id in ids {
-                        if let Some(c) = conns.get(&id) {
-                            c.to_csa.send(Ipc::new(ShutdownMicroprocess::default())).ok();
-                            c.handler.stop();
-                            c.csa.stop();
-                        }
-                        closed_connection(&cx, id, &mut conns, &mut by_handler);
-                    }
-                    server.stop();
-                }
-                if conns.is_empty() && server.is_finished() {
-                    cx.remove_child(&server);
-                    cx.outbox::<Ipc>(SIGNAL)?.send(msg.clone()).ok();
-                    return Ok(());
-                }
-                cx.pause_until(*deadline).await;
-            } else {
+            let Some(stop) = stopping.as_mut() else {
                 cx.pause().await;
+                continue;
+            };
+            if !stop.forced && Instant::now() >= stop.deadline {
+                close_all(&cx, &mut conns, &mut by_handler);
+                server.stop();
+                stop.forced = true;
+            }
+            if conns.is_empty() && server.is_finished() {
+                cx.remove_child(&server);
+                cx.outbox::<Ipc>(SIGNAL)?.send(stop.msg.clone()).ok();
+                return Ok(());
+            }
+            if stop.forced {
+                // Each child that ends wakes this component.
+                cx.pause().await;
+            } else {
+                cx.pause_until(stop.deadline).await;
             }
         }
     }
 }
 
+/// The `TcpServer` child ended outside a controlled shutdown: nothing more can be accepted.
+/// Closes every connection, says so on `signal`, and returns the error the server ends with.
+fn listener_failed(
+    cx: &Context,
+    server: &ComponentRef,
+    addr: SocketAddr,
+    conns: &mut HashMap<ComponentId, Conn>,
+    by_handler: &mut HashMap<ComponentId, ComponentId>,
+) -> ComponentResult {
+    let cause = server.end_cause().map_or_else(|| "ended".to_owned(), |c| c.to_string());
+    tracing::error!(%addr, %cause, connections = conns.len(), "the listener ended: closing every connection");
+    close_all(cx, conns, by_handler);
+    cx.remove_child(server);
+    if let Ok(signal) = cx.outbox::<Ipc>(SIGNAL) {
+        signal.send(Ipc::shutdown_microprocess()).ok();
+    }
+    Err(io::Error::other(format!("the listener on {addr} failed ({cause}); every connection was closed"))
+        .into())
+}
+
+/// Closes every connection at once: each adapter and handler is stopped (unwritten data is
+/// dropped) and its wiring removed.
+fn close_all(
+    cx: &Context,
+    conns: &mut HashMap<ComponentId, Conn>,
+    by_handler: &mut HashMap<ComponentId, ComponentId>,
+) {
+    let ids: Vec<_> = conns.keys().copied().collect();
+    for id in ids {
+        if let Some(c) = conns.get(&id) {
+            c.handler.stop();
+            c.csa.stop();
+        }
+        closed_connection(cx, id, conns, by_handler);
+    }
+}
+
+/// Calls the factory for one connection. A panic in it is caught and logged, and refuses only
+/// this connection (`None`).
+fn make_handler<F: ProtocolFactory>(
+    cx: &Context,
+    factory: &mut F,
+    info: &ConnectionInfo,
+) -> Option<ComponentRef> {
+    // Unwind safety: after a panic the factory is used again only through `make`, and the
+    // factory's docs ask that it leave itself usable; nothing of the server's own is touched.
+    match std::panic::catch_unwind(AssertUnwindSafe(|| factory.make(info))) {
+        Ok(handler) => Some(cx.create(handler)),
+        Err(payload) => {
+            let message = axon_core::panic_message(&*payload);
+            tracing::error!(
+                peer = %info.peer,
+                panic = %message,
+                "the protocol factory panicked; closing this connection"
+            );
+            None
+        }
+    }
+}
+
+/// Makes a handler for a new connection and wires it to the connection's adapter as the module
+/// docs' table says, then activates both. Returns the adapter's and the handler's ids, or `None`
+/// if the connection was refused (the factory panicked or the handler's boxes do not fit): then
+/// the adapter, and the handler if there is one, are stopped, which closes the socket.
 fn new_connection<F: ProtocolFactory>(
     cx: &Context,
     factory: &mut F,
@@ -354,8 +448,12 @@ fn new_connection<F: ProtocolFactory>(
     conns: &mut HashMap<ComponentId, Conn>,
 ) -> Option<(ComponentId, ComponentId)> {
     let info = ConnectionInfo { peer: n.peer, local: n.local };
-    let handler = cx.create(factory.make(&info));
     let csa = n.csa;
+    let Some(handler) = make_handler(cx, factory, &info) else {
+        // Not activated, so it ends at once; its TcpServer reports it closed.
+        csa.stop();
+        return None;
+    };
     let me = cx.me();
     let ph = cx.add_outbox::<Ipc>("protocolHandlerShutdownSignal");
     let cs = cx.add_outbox::<Ipc>("connectedSocketShutdownSignal");
@@ -404,6 +502,9 @@ fn new_connection<F: ProtocolFactory>(
     }
 }
 
+/// Forgets a closed connection (by its adapter's id; a no-op for one already forgotten): tells
+/// the handler `SocketShutdown` and the adapter `ShutdownMicroprocess`, then removes both as
+/// children with every link made for them, and the connection's two outboxes.
 fn closed_connection(
     cx: &Context,
     csa: ComponentId,

@@ -14,7 +14,7 @@ use axon_core::{boxes, BoxDecl, Component, ComponentResult, Context};
 use bytes::Bytes;
 use kamaelia_chassis::{ConnectionInfo, EchoProtocol, ServerCore, SimpleServer};
 use kamaelia_net::ipc::ServerShutdown;
-use util::{connect, echo, open_fds, pattern, read_to_end, Harness, LIMIT};
+use util::{connect, echo, open_fds, pattern, read_to_end, run_isolated, Harness, LIMIT};
 
 fn any_addr() -> SocketAddr {
     "127.0.0.1:0".parse().unwrap()
@@ -177,8 +177,18 @@ fn an_axon_style_handler_that_pauses_on_a_full_adapter_is_woken_when_room_appear
     never_reading_client(16 << 20, || Moody { commands: false });
 }
 
+const RESETS_AND_A_THOUSAND: &str =
+    "resets_do_not_disturb_others_and_a_thousand_connections_leave_nothing_behind";
+
 #[test]
 fn resets_do_not_disturb_others_and_a_thousand_connections_leave_nothing_behind() {
+    // It counts the process's open descriptors, so it runs alone in a child process: the
+    // sockets of the other tests, running in parallel threads, would count too.
+    run_isolated(RESETS_AND_A_THOUSAND, None, resets_and_a_thousand_connections);
+}
+
+/// The test proper, alone in its child process.
+fn resets_and_a_thousand_connections() {
     let h = echo_server();
     let idle = h.wait_for("the server to start", |p| p.components == 2);
     let fds_before = open_fds();
@@ -246,6 +256,55 @@ fn a_panicking_handler_closes_only_its_own_connection() {
 }
 
 #[test]
+fn a_panicking_factory_refuses_only_its_connection_and_the_server_keeps_serving() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let made = Arc::new(AtomicU32::new(0));
+    let m = made.clone();
+    let h = Harness::start(move || {
+        // The first connection's handler cannot be made: the factory panics.
+        let s = ServerCore::new(any_addr(), move |_: &ConnectionInfo| {
+            let n = m.fetch_add(1, Ordering::SeqCst) + 1;
+            assert!(n != 1, "factory asked to panic");
+            EchoProtocol
+        })
+        .unwrap();
+        let a = s.local_addr();
+        (s, a)
+    });
+    let idle = h.wait_for("the server to start", |p| p.components == 2);
+    let mut refused = connect(h.addr);
+    let (got, _) = read_to_end(&mut refused); // closed: EOF or reset, but closed
+    assert!(got.is_empty());
+    assert_eq!(echo(h.addr, b"still serving\n".to_vec(), false).unwrap(), b"still serving\n");
+    let p = h.wait_for("the refused connection to be cleaned up", |p| p.components == idle.components);
+    assert!(!p.server_done, "the server ended: {:?}", p.end_cause);
+    assert_eq!(p.stats.panicked, 0, "the factory's panic took a component down");
+    assert_eq!(made.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn a_listener_that_ends_by_itself_closes_every_connection_and_fails_the_server() {
+    let h = echo_server();
+    let mut client = connect(h.addr);
+    client.write_all(b"hi").unwrap();
+    client.read_exact(&mut [0u8; 2]).unwrap();
+    // Stop the server's TcpServer child from outside, as a failing `main` would end it.
+    h.with_server(|server| {
+        let listener = server.children().into_iter().find(|c| c.name().starts_with("TcpServer_"));
+        listener.expect("the server has a TcpServer child").stop();
+    });
+    let p = h.wait_for("the server to end", |p| p.server_done);
+    let cause = p.end_cause.clone().unwrap_or_default();
+    assert!(cause.starts_with("failed") && cause.contains("listener"), "{cause}");
+    assert_eq!(p.signals.len(), 1, "{:?}", p.signals);
+    assert!(p.signals[0].contains("ShutdownMicroprocess"), "{:?}", p.signals);
+    let _ = read_to_end(&mut client); // closed: EOF or reset, but closed
+    let refused = TcpStream::connect_timeout(&h.addr, LIMIT).map(drop).unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::ConnectionRefused);
+    h.wait_for("every component to end", |p| p.components == 0);
+}
+
+#[test]
 fn a_handler_that_ends_without_signalling_has_its_socket_closed() {
     let h = moody_server();
     let mut s = connect(h.addr);
@@ -253,6 +312,7 @@ fn a_handler_that_ends_without_signalling_has_its_socket_closed() {
     let (got, clean) = read_to_end(&mut s);
     assert_eq!(got, b"bye\n");
     assert!(clean, "the connection should close with EOF after the handler's last output");
+    drop(s); // having read to EOF, the client closes too
     h.wait_for("the connection to be cleaned up", |p| p.components == 2);
     assert_eq!(echo(h.addr, b"still here\n".to_vec(), false).unwrap(), b"still here\n");
 }
@@ -390,8 +450,61 @@ fn controlled_shutdown_delivers_data_in_flight_refuses_new_connects_and_signals(
     let (got, clean) = read_to_end(&mut client);
     assert!(got == pattern(99, BANNER), "got {} of {BANNER} bytes", got.len());
     assert!(clean);
+    // Having read to EOF, the client closes too: the connection is done.
+    drop(client);
     let p = h.wait_for("the server to end and signal", |p| p.server_done && !p.signals.is_empty());
     assert!(p.signals[0].contains("ServerShutdown"), "{:?}", p.signals);
+}
+
+#[test]
+fn controlled_shutdown_while_a_client_is_still_sending_delivers_the_whole_reply_then_eof() {
+    let h = Harness::start(|| {
+        let s = SimpleServer::new(any_addr(), || Banner).unwrap().shutdown_deadline(LIMIT);
+        let a = s.local_addr();
+        (s, a)
+    });
+    let client = connect(h.addr);
+    // The client sends all the while (the handler never reads, so its writes soon wait),
+    // until it has read the whole reply.
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (mut s, done) = (client.try_clone().unwrap(), done.clone());
+        std::thread::spawn(move || -> std::io::Result<()> {
+            let chunk = pattern(5, 16 * 1024);
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                s.write_all(&chunk)?;
+            }
+            s.shutdown(Shutdown::Write)
+        })
+    };
+    h.wait_for("the banner to start flowing", |p| p.net.bytes_written > 0);
+    h.control(Ipc::new(ServerShutdown));
+    let mut reader = client;
+    let (got, clean) = read_to_end(&mut reader);
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let _ = writer.join().expect("writer thread");
+    assert!(got == pattern(99, BANNER), "got {} of {BANNER} bytes", got.len());
+    assert!(clean, "the reply ended in a reset, not EOF");
+    let p = h.wait_for("the server to end and signal", |p| p.server_done && !p.signals.is_empty());
+    assert!(p.net.bytes_discarded > 0, "{p:?}");
+}
+
+#[test]
+fn a_zero_shutdown_deadline_closes_everything_and_ends_the_server_without_spinning() {
+    let h = Harness::start(|| {
+        let s = SimpleServer::new(any_addr(), || EchoProtocol).unwrap().shutdown_deadline(Duration::ZERO);
+        let a = s.local_addr();
+        (s, a)
+    });
+    let mut client = connect(h.addr);
+    client.write_all(b"hi").unwrap();
+    client.read_exact(&mut [0u8; 2]).unwrap();
+    h.control(Ipc::new(ServerShutdown));
+    // Were the server spinning, its thread would publish no probe ever again.
+    let p = h.wait_for("the server to end and signal", |p| p.server_done && !p.signals.is_empty());
+    assert!(p.signals[0].contains("ServerShutdown"), "{:?}", p.signals);
+    let _ = read_to_end(&mut client); // closed: EOF or reset, but closed
+    h.wait_for("every component to end", |p| p.components == 0);
 }
 
 #[test]
@@ -548,6 +661,7 @@ fn the_wiring_table_is_made_link_by_link_and_removed_on_close() {
     let mut c = connect(h.addr);
     c.write_all(b"STOP").unwrap();
     let _ = read_to_end(&mut c);
+    drop(c); // having read to EOF, the client closes too
     h.wait_for("the server to end", |p| p.server_done);
 }
 

@@ -1,18 +1,17 @@
 //! Accepting while the process is out of file descriptors: the server neither spins nor dies,
 //! and serves again once descriptors are free. The test re-runs itself in a child process with
-//! a low `RLIMIT_NOFILE` (`ulimit -n`), so the limit touches nothing else.
+//! a low `RLIMIT_NOFILE` (`ulimit -n`, through `util::run_isolated`), so the limit touches
+//! nothing else.
 
 mod util;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use kamaelia_chassis::{EchoProtocol, SimpleServer};
-use util::{connect, Harness, LIMIT};
+use util::{connect, run_isolated, Harness, LIMIT};
 
-const CHILD: &str = "KAMAELIA_FD_EXHAUSTION_CHILD";
 const NAME: &str = "accepting_under_fd_exhaustion_neither_spins_nor_dies";
 
 /// The process's CPU time (user + system) in clock ticks, read through a file opened before the
@@ -30,33 +29,10 @@ fn cpu_ticks(stat_file: &mut std::fs::File) -> u64 {
 
 #[test]
 fn accepting_under_fd_exhaustion_neither_spins_nor_dies() {
-    if std::env::var_os(CHILD).is_some() {
-        child();
-        return;
-    }
-    let exe = std::env::current_exe().unwrap();
-    let mut proc = Command::new("sh")
-        .arg("-c")
-        .arg("ulimit -n 256 && exec \"$0\" \"$@\"")
-        .arg(exe)
-        .args(["--exact", NAME, "--nocapture", "--test-threads=1"])
-        .env(CHILD, "1")
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + LIMIT * 2;
-    let status = loop {
-        if let Some(s) = proc.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = proc.kill();
-            panic!("the child process did not finish");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert!(status.success(), "child failed: {status}");
+    run_isolated(NAME, Some(256), child);
 }
 
+/// The test proper, alone in its child process.
 fn child() {
     let h = Harness::start(|| {
         let s = SimpleServer::new("127.0.0.1:0".parse().unwrap(), || EchoProtocol).unwrap();

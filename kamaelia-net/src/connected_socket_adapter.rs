@@ -10,11 +10,17 @@
 //!   write). The next message is taken from `inbox` only when the socket is writable, so the
 //!   bounded `inbox` fills while the peer is slow and the producer's `send_wait` waits
 //!   (outbound backpressure).
-//! - `reading`: false after the peer's EOF (or once the adapter is flushing to close). EOF is
-//!   "no more input", not "close": [`PeerEof`] goes out on `signal` once `held` is delivered, and
-//!   the socket stays open for the handler's output.
-//! - `flushing`: set by `ProducerFinished` on `control`; the adapter closes once `writing` and
-//!   `inbox` are empty.
+//! - `reading`: false after the peer's EOF. EOF is "no more input", not "close": [`PeerEof`]
+//!   goes out on `signal` once `held` is delivered, and the socket stays open for the handler's
+//!   output.
+//! - `flushing`: set by `ProducerFinished` on `control`, with the flush deadline. From then on
+//!   input is read and thrown away (`discarding`; the handler has finished with it), and once
+//!   `writing` and `inbox` are empty the adapter sends its FIN (`write_shut`) and keeps draining
+//!   input until the peer's EOF, closing then, after [`LINGER_QUIET`] without input
+//!   (`quiet_until`), or at the deadline. Closing a socket with unread input — or with input
+//!   still arriving — makes the kernel reset the connection and throw away whatever it had not
+//!   yet sent: a client still sending while it reads would get a truncated reply that looks
+//!   complete.
 
 use std::io::{self, Write};
 use std::net::{Shutdown, SocketAddr};
@@ -42,6 +48,12 @@ const BUDGET_CHUNKS: usize = 16;
 
 /// Bytes an adapter may write in one step.
 const WRITE_BUDGET: usize = 64 * 1024 * BUDGET_CHUNKS;
+
+/// After its FIN, how long an adapter waits for more input (or the peer's EOF) before it
+/// closes: a peer quiet this long is not expected to send more, and one that keeps its side
+/// open after reading everything must not hold the connection until the flush timeout. Apache
+/// lingers 2 s the same way (nginx's `lingering_timeout`: 5 s).
+pub const LINGER_QUIET: Duration = Duration::from_secs(2);
 
 /// Settings for a [`ConnectedSocketAdapter`]; [`TcpServer`](crate::TcpServer) and
 /// [`TcpClient`](crate::TcpClient) take one for the adapters they make.
@@ -79,7 +91,8 @@ impl Default for CsaConfig {
 }
 
 impl CsaConfig {
-    /// Sets `TCP_NODELAY` on or off (default on).
+    /// Sets `TCP_NODELAY` on or off (default on). The adapter sets the option either way, so a
+    /// socket that came with it on has it off when this says off.
     pub fn nodelay(mut self, on: bool) -> Self {
         self.nodelay = on;
         self
@@ -99,9 +112,11 @@ impl CsaConfig {
     }
 
     /// Sets how long the adapter, told `ProducerFinished`, waits for the peer to take what is
-    /// queued (default 30 s). A peer that stops reading cannot hold the connection, and its
-    /// descriptor, for ever: when the time is up the adapter closes and reports
-    /// [`HowDied::FlushTimedOut`](crate::ipc::HowDied::FlushTimedOut).
+    /// queued and then to close its side (default 30 s). A peer that stops reading cannot hold
+    /// the connection, and its descriptor, for ever: when the time is up the adapter closes and
+    /// reports [`HowDied::FlushTimedOut`](crate::ipc::HowDied::FlushTimedOut) (or
+    /// [`HowDied::Flushed`](crate::ipc::HowDied::Flushed) if everything was written and only
+    /// the peer's EOF was awaited).
     pub fn flush_timeout(mut self, timeout: Duration) -> Self {
         self.flush_timeout = timeout;
         self
@@ -140,18 +155,27 @@ impl CsaConfig {
 ///   producer that gets `NoSpaceInBox` and pauses is woken when room appears; unlike Axon's
 ///   default, taking a message does not otherwise wake the producers
 ///   ([`Inbox::set_notify_producers`] is off), which saves one step of the handler per message.
-/// - `control` ([`Ipc`]): a kind of `ProducerFinished` — write everything queued, then close; a
-///   kind of `ShutdownMicroprocess` (or `Shutdown`) — close now, dropping unwritten data. Other
-///   messages are ignored.
+/// - `control` ([`Ipc`]): a kind of `ProducerFinished` — write everything queued, then close
+///   (below); a kind of `ShutdownMicroprocess` (or `Shutdown`) — close now, dropping unwritten
+///   data. Other messages are ignored.
 ///
 /// # Outboxes
 /// - `outbox` ([`Bytes`]): data read from the socket, in chunks of at most
 ///   [`CsaConfig::read_chunk_size`]; message boundaries are not preserved. If the destination is
 ///   bounded and full the adapter stops reading until it has room.
 /// - `signal` ([`Ipc`]): [`PeerEof`] when the peer has closed its side and every byte read has
-///   been delivered; then [`SocketShutdown`] when the socket closes.
+///   been delivered (not while flushing: the handler has finished); then [`SocketShutdown`]
+///   when the socket closes.
 /// - `CreatorFeedback` ([`Ipc`]): [`SocketShutdown`] (naming this adapter and saying how it
 ///   died) when the socket closes, for the component that made it.
+///
+/// Kamaelia's adapter sent `socketShutdown` to its creator but `shutdownCSA(self, (self, sock))`
+/// on `signal`, a plain notification that went nowhere (neither `ServerCore` nor `TCPClient`
+/// linked it). Here `signal` is linked to the handler's `control` (for [`PeerEof`]), where
+/// Kamaelia's handler was told `socketShutdown`; and a message naming the adapter cannot be an
+/// [`Ipc`] (a [`ComponentRef`](axon_core::ComponentRef) stays on its thread). So `signal`
+/// carries the same [`SocketShutdown`] as `CreatorFeedback`: a kind of `ProducerFinished`, which
+/// tells a handler wired to it that its connection has gone.
 ///
 /// # Shutdown
 /// The adapter closes its socket — deregistering it from the reactor, sending [`SocketShutdown`]
@@ -162,6 +186,15 @@ impl CsaConfig {
 /// [`HowDied::Error`]). The peer's EOF alone does not close it: the handler's remaining output
 /// is still written. Whoever wires the adapter to a handler should send it `ProducerFinished` if
 /// the handler ends without saying so (Kamaelia's `ServerCore` does).
+///
+/// Flushing, the adapter reads and discards whatever the peer still sends (counted in
+/// [`NetStats::bytes_discarded`](crate::NetStats::bytes_discarded)); once everything queued is
+/// written it sends FIN and goes on discarding input until the peer's EOF (or until the peer has
+/// sent nothing for [`LINGER_QUIET`]), and only then closes: closing with input unread (or still
+/// arriving) would make the kernel reset the connection and drop the output it had not yet
+/// sent. A peer that neither reads nor closes is cut off at the flush timeout
+/// ([`CsaConfig::flush_timeout`]): [`HowDied::FlushTimedOut`] if output was still queued,
+/// [`HowDied::Flushed`] if it had all been written.
 #[doc(alias = "CSA")]
 #[derive(Debug)]
 pub struct ConnectedSocketAdapter {
@@ -226,10 +259,8 @@ impl Component for ConnectedSocketAdapter {
     async fn main(self, cx: Context) -> ComponentResult {
         let reactor = Reactor::try_get(&cx)?;
         cx.set_inbox_size(INBOX, self.config.inbox_size)?;
-        if self.config.nodelay {
-            if let Err(e) = self.stream.set_nodelay(true) {
-                debug!(error = %e, "cannot set TCP_NODELAY");
-            }
+        if let Err(e) = self.stream.set_nodelay(self.config.nodelay) {
+            debug!(error = %e, "cannot set TCP_NODELAY");
         }
         let chunk = self.config.read_chunk_size;
         let io = Registered::new(
@@ -260,17 +291,16 @@ impl Component for ConnectedSocketAdapter {
             eof_seen: false,
             eof_to_report: false,
             flushing: None,
+            discarding: false,
+            write_shut: false,
+            quiet_until: None,
             flush_timeout: self.config.flush_timeout,
         };
         let how = conn.run(&cx).await;
         let Conn { io, signal, .. } = conn;
         let reactor: Rc<Reactor> = io.reactor().clone();
-        let stream = io.into_inner();
-        if how == HowDied::Flushed {
-            // Send FIN after everything written; the close below releases the socket.
-            let _ = stream.shutdown(Shutdown::Write);
-        }
-        drop(stream);
+        // Deregisters and closes the socket (after a flush, its FIN has already gone).
+        drop(io.into_inner());
         reactor.bump(|s| s.closed += 1);
         debug!(csa = %cx.name(), how = %how, "connection closed");
         let msg = Ipc::new(SocketShutdown { csa: Some(cx.id()), how: Some(how) });
@@ -312,6 +342,15 @@ struct Conn {
     eof_to_report: bool,
     /// Set by a `ProducerFinished` (flush, then close): the deadline for the flush.
     flushing: Option<Instant>,
+    /// Set with `flushing`: input is still read, so that none is left unread when the socket
+    /// closes (which would reset the connection), but thrown away — the handler has finished.
+    discarding: bool,
+    /// Whether FIN has been sent (everything queued was written while flushing); from then on
+    /// the adapter only drains input until the peer's EOF.
+    write_shut: bool,
+    /// Set when FIN is sent, and pushed back by each input drained after it: when the peer has
+    /// been quiet until then, the adapter closes without waiting for its EOF.
+    quiet_until: Option<Instant>,
     /// How long a flush may take.
     flush_timeout: Duration,
 }
@@ -320,33 +359,22 @@ impl Conn {
     /// Runs until the connection should close; returns why.
     async fn run(&mut self, cx: &Context) -> HowDied {
         loop {
-            while let Some(msg) = self.control.recv() {
-                if msg.is_shutdown_microprocess() || msg.kind() == IpcKind::Shutdown {
-                    return HowDied::ShutdownRequested;
-                }
-                if msg.is_producer_finished() && self.flushing.is_none() {
-                    // A timeout too large to represent means none.
-                    self.flushing =
-                        Some(Instant::now().checked_add(self.flush_timeout).unwrap_or_else(far_future));
-                    self.reading = false;
-                    self.held = None;
-                }
+            if let Some(how) = self.take_control() {
+                return how;
             }
-            let mut busy = match self.write() {
-                Ok(b) => b,
-                Err(e) => return self.classify(&e),
-            };
-            if let Some(deadline) = self.flushing {
-                if self.writing.is_none() && self.inbox.is_empty() {
-                    return HowDied::Flushed;
-                }
-                if Instant::now() >= deadline {
-                    return HowDied::FlushTimedOut;
+            let mut busy = false;
+            if !self.write_shut {
+                match self.write() {
+                    Ok(b) => busy = b,
+                    Err(e) => return self.classify(&e),
                 }
             }
             match self.read() {
                 Ok(b) => busy |= b,
                 Err(e) => return self.classify(&e),
+            }
+            if let Some(how) = self.flush_progress() {
+                return how;
             }
             if self.eof_to_report && self.held.is_none() {
                 self.eof_to_report = false;
@@ -359,11 +387,50 @@ impl Conn {
                 self.io.reactor().poll_now();
                 cx.yield_now().await;
             } else if let Some(deadline) = self.flushing {
-                cx.pause_until(deadline).await;
+                // Readiness (room to write, input to drain, the peer's EOF) or a time limit.
+                cx.pause_until(self.quiet_until.map_or(deadline, |q| q.min(deadline))).await;
             } else {
                 cx.pause().await;
             }
         }
+    }
+
+    /// Takes every message on `control`: `Some` to close now; `ProducerFinished` starts the flush.
+    fn take_control(&mut self) -> Option<HowDied> {
+        while let Some(msg) = self.control.recv() {
+            if msg.is_shutdown_microprocess() || msg.kind() == IpcKind::Shutdown {
+                return Some(HowDied::ShutdownRequested);
+            }
+            if msg.is_producer_finished() && self.flushing.is_none() {
+                self.flushing = Some(axon_core::deadline_after(self.flush_timeout));
+                self.discarding = true;
+                self.held = None;
+            }
+        }
+        None
+    }
+
+    /// While flushing: sends FIN once everything queued is written, and says when to close —
+    /// at the peer's EOF after our FIN, when the peer has been quiet for [`LINGER_QUIET`] after
+    /// it, or at the deadline.
+    fn flush_progress(&mut self) -> Option<HowDied> {
+        let deadline = self.flushing?;
+        let now = Instant::now();
+        if !self.write_shut && self.writing.is_none() && self.inbox.is_empty() {
+            if let Err(e) = self.io.get().shutdown(Shutdown::Write) {
+                // The connection is already gone (reset): the next read reports it.
+                debug!(error = %e, "cannot shut the socket's write side");
+            }
+            self.write_shut = true;
+            self.quiet_until = now.checked_add(LINGER_QUIET);
+        }
+        if self.write_shut && (self.eof_seen || self.quiet_until.is_some_and(|q| now >= q)) {
+            return Some(HowDied::Flushed);
+        }
+        if now >= deadline {
+            return Some(if self.write_shut { HowDied::Flushed } else { HowDied::FlushTimedOut });
+        }
+        None
     }
 
     fn classify(&self, e: &io::Error) -> HowDied {
@@ -416,8 +483,8 @@ impl Conn {
         }
     }
 
-    /// Delivers a held chunk, then reads while the socket has data and the handler has room.
-    /// Returns whether the budget ran out.
+    /// Delivers a held chunk, then reads while the socket has data and the handler has room
+    /// (while flushing: reads and discards). Returns whether the budget ran out.
     fn read(&mut self) -> io::Result<bool> {
         if let Some(chunk) = self.held.take() {
             if let Err(e) = self.outbox.send(chunk) {
@@ -431,7 +498,8 @@ impl Conn {
                 Ok((data, _)) if data.is_empty() => {
                     self.reading = false;
                     self.eof_seen = true;
-                    self.eof_to_report = true;
+                    // A handler that has finished needs no news of the end of its input.
+                    self.eof_to_report = !self.discarding;
                 }
                 Ok((data, short)) => {
                     let n = data.len();
@@ -441,11 +509,18 @@ impl Conn {
                         // after the peer's close was reported: its EOF must still be read.
                         self.io.clear(READABLE);
                     }
-                    self.io.reactor().note_read(n);
-                    if let Err(e) = self.outbox.send(data) {
-                        self.held = Some(e.message);
-                        self.io.reactor().bump(|s| s.read_pauses += 1);
-                        return Ok(false);
+                    if self.discarding {
+                        self.io.reactor().bump(|s| s.bytes_discarded += n as u64);
+                        if self.write_shut {
+                            self.quiet_until = Instant::now().checked_add(LINGER_QUIET);
+                        }
+                    } else {
+                        self.io.reactor().note_read(n);
+                        if let Err(e) = self.outbox.send(data) {
+                            self.held = Some(e.message);
+                            self.io.reactor().bump(|s| s.read_pauses += 1);
+                            return Ok(false);
+                        }
                     }
                     budget = budget.saturating_sub(n);
                     if budget == 0 {
@@ -459,10 +534,4 @@ impl Conn {
         }
         Ok(false)
     }
-}
-
-/// An instant far enough ahead to mean "never" (about 30 years).
-fn far_future() -> Instant {
-    let now = Instant::now();
-    now.checked_add(Duration::from_secs(30 * 365 * 24 * 3600)).unwrap_or(now)
 }

@@ -88,7 +88,7 @@ mod tcp_server;
 
 pub use axon_core::boxes::{CONTROL, INBOX, OUTBOX, SIGNAL};
 pub use connected_socket_adapter::{
-    ConnectedSocketAdapter, Csa, CsaConfig, CREATOR_FEEDBACK, DEFAULT_FLUSH_TIMEOUT,
+    ConnectedSocketAdapter, Csa, CsaConfig, CREATOR_FEEDBACK, DEFAULT_FLUSH_TIMEOUT, LINGER_QUIET,
 };
 pub use ipc::SocketActivity;
 pub use reactor::{NetStats, Reactor};

@@ -35,6 +35,10 @@ const WAKE_TOKEN: Token = Token(usize::MAX);
 /// How many events one `poll` call can report.
 const EVENTS_CAPACITY: usize = 1024;
 
+/// The longest the reactor waits after a failed poll before the scheduler goes on: a poll that
+/// keeps failing must not make the scheduler spin, nor hold it up for long once it recovers.
+const POLL_ERROR_BACKOFF: Duration = Duration::from_millis(50);
+
 /// Readiness bit: the socket may have data (or EOF, or an error) to read.
 pub(crate) const READABLE: u8 = 1;
 /// Readiness bit: the socket may accept more data (or has an error).
@@ -56,7 +60,8 @@ pub(crate) const READ_CLOSED: u8 = 4;
 pub struct NetStats {
     /// Sockets registered with the reactor now (listeners, adapters, connecting clients).
     pub registered: u64,
-    /// Bytes read from sockets, in all.
+    /// Bytes read from sockets and passed on to handlers, in all (not counting
+    /// [`bytes_discarded`](Self::bytes_discarded)).
     pub bytes_read: u64,
     /// Bytes written to sockets, in all.
     pub bytes_written: u64,
@@ -72,6 +77,12 @@ pub struct NetStats {
     /// Times a `TcpServer` stopped accepting for a while after an accept error such as running out
     /// of file descriptors.
     pub accept_backoffs: u64,
+    /// Bytes read and thrown away by adapters that were flushing to close: input the peer still
+    /// sent after its handler had finished, drained so that closing does not reset the
+    /// connection.
+    pub bytes_discarded: u64,
+    /// Times the OS poll call failed (other than being interrupted by a signal).
+    pub poll_errors: u64,
 }
 
 /// One registered socket: who to wake and what the OS last reported.
@@ -114,6 +125,8 @@ pub struct Reactor {
     woken: RefCell<Vec<LocalWaker>>,
     /// The counters reported by [`Reactor::stats`].
     stats: Cell<NetStats>,
+    /// Whether the poll is failing, so a run of errors is logged once, not once per turn.
+    poll_failures: Cell<PollFailures>,
 }
 
 impl fmt::Debug for Reactor {
@@ -133,6 +146,7 @@ impl Reactor {
             slots: RefCell::new(Slab::new()),
             woken: RefCell::new(Vec::new()),
             stats: Cell::new(NetStats::default()),
+            poll_failures: Cell::new(PollFailures::default()),
         })
     }
 
@@ -191,12 +205,12 @@ impl Reactor {
         let mut woken = std::mem::take(&mut *self.woken.borrow_mut());
         {
             let mut events = self.events.borrow_mut();
-            if let Err(e) = self.poll.borrow_mut().poll(&mut events, timeout) {
-                if e.kind() != io::ErrorKind::Interrupted {
-                    warn!(error = %e, "reactor poll failed");
-                }
+            let polled = self.poll.borrow_mut().poll(&mut events, timeout);
+            if let Err(e) = polled {
+                self.poll_failed(&e, timeout);
                 return;
             }
+            self.poll_succeeded();
             let slots = self.slots.borrow();
             for ev in events.iter() {
                 let token = ev.token();
@@ -227,6 +241,32 @@ impl Reactor {
         if keep.capacity() < woken.capacity() {
             *keep = woken;
         }
+    }
+
+    /// After a failed poll: a signal's interruption is nothing; any other error is counted,
+    /// logged at the start of a run of them, and followed by a pause of the time asked for
+    /// (capped at [`POLL_ERROR_BACKOFF`]), so that a poll that keeps failing at once does not
+    /// turn the scheduler's park into a spin.
+    fn poll_failed(&self, e: &io::Error, timeout: Option<Duration>) {
+        if e.kind() == io::ErrorKind::Interrupted {
+            return;
+        }
+        self.bump(|s| s.poll_errors += 1);
+        let mut failures = self.poll_failures.get();
+        if failures.failed() {
+            warn!(error = %e, "reactor poll failed; backing off while it keeps failing");
+        }
+        self.poll_failures.set(failures);
+        std::thread::sleep(poll_error_pause(timeout));
+    }
+
+    /// After a successful poll: ends a run of errors (logging that it has).
+    fn poll_succeeded(&self) {
+        let mut failures = self.poll_failures.get();
+        if let Some(n) = failures.succeeded() {
+            warn!(failed_polls = n, "reactor poll works again");
+        }
+        self.poll_failures.set(failures);
     }
 
     /// Polls without blocking. A socket component calls this before yielding when it has used
@@ -281,6 +321,31 @@ impl Reactor {
 
     pub(crate) fn note_written(&self, n: usize) {
         self.bump(|s| s.bytes_written += n as u64);
+    }
+}
+
+/// How long to pause after a failed poll that was asked to wait up to `timeout`.
+fn poll_error_pause(timeout: Option<Duration>) -> Duration {
+    timeout.map_or(POLL_ERROR_BACKOFF, |t| t.min(POLL_ERROR_BACKOFF))
+}
+
+/// A run of failed polls, so that it is logged once when it starts and once when it ends.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct PollFailures {
+    /// Failed polls since the last one that succeeded.
+    in_a_row: u64,
+}
+
+impl PollFailures {
+    /// Notes a failed poll; returns whether it starts a run (and so should be logged).
+    fn failed(&mut self) -> bool {
+        self.in_a_row += 1;
+        self.in_a_row == 1
+    }
+
+    /// Notes a successful poll; returns how many had failed in a row before it, if any did.
+    fn succeeded(&mut self) -> Option<u64> {
+        Some(std::mem::take(&mut self.in_a_row)).filter(|&n| n > 0)
     }
 }
 
@@ -372,5 +437,30 @@ impl<S: Source> Drop for Registered<S> {
 impl<S: Source> fmt::Debug for Registered<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Registered").field("token", &self.token.0).field("ready", &self.ready.get()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_of_poll_errors_is_reported_once_when_it_starts_and_once_when_it_ends() {
+        let mut f = PollFailures::default();
+        assert_eq!(f.succeeded(), None, "no run yet");
+        assert!(f.failed(), "the first error starts a run");
+        assert!(!f.failed());
+        assert!(!f.failed());
+        assert_eq!(f.succeeded(), Some(3));
+        assert_eq!(f.succeeded(), None);
+        assert!(f.failed(), "a new run after a success is reported again");
+    }
+
+    #[test]
+    fn after_a_poll_error_the_reactor_pauses_for_the_time_asked_never_more_than_the_cap() {
+        assert_eq!(poll_error_pause(None), POLL_ERROR_BACKOFF, "a poll without timeout must not spin");
+        assert_eq!(poll_error_pause(Some(Duration::from_secs(10))), POLL_ERROR_BACKOFF);
+        assert_eq!(poll_error_pause(Some(Duration::from_millis(3))), Duration::from_millis(3));
+        assert_eq!(poll_error_pause(Some(Duration::ZERO)), Duration::ZERO, "poll_now never waits");
     }
 }

@@ -135,7 +135,7 @@ impl TcpClient {
                 Ok(io) => io,
                 Err(e) => return fail(&e),
             };
-        let deadline = Instant::now() + self.connect_timeout;
+        let deadline = axon_core::deadline_after(self.connect_timeout);
         loop {
             while let Some(msg) = control.recv() {
                 let stop = msg.is_stop();

@@ -4,13 +4,14 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::process::Command;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use axon_core::ipc::Ipc;
-use axon_core::{boxes, from_fn, BoxDecl, Component, Scheduler, Stats};
+use axon_core::{boxes, from_fn, BoxDecl, Component, ComponentRef, Scheduler, Stats};
 use kamaelia_net::{NetStats, Reactor};
 
 /// The longest any single wait in these tests may take.
@@ -29,12 +30,19 @@ pub struct Probe {
     pub server_links: Vec<String>,
     /// Whether the server component has ended.
     pub server_done: bool,
+    /// How the server component ended, once it has ([`EndCause`](axon_core::EndCause) as text).
+    pub end_cause: Option<String>,
     /// What the server emitted on `signal`, as `Debug` text.
     pub signals: Vec<String>,
 }
 
+/// What the test thread asks of the server thread.
 enum Cmd {
+    /// Deliver to the server's `control`.
     Control(Ipc),
+    /// Run on the server thread, given the server component.
+    WithServer(Box<dyn FnOnce(&ComponentRef) + Send>),
+    /// End the server thread.
     Stop,
 }
 
@@ -83,6 +91,7 @@ impl Harness {
                         Ok(Cmd::Control(m)) => {
                             let _ = server.deliver("control", m);
                         }
+                        Ok(Cmd::WithServer(f)) => f(&server),
                         Ok(Cmd::Stop) | Err(mpsc::TryRecvError::Disconnected) => break 'outer,
                         Err(mpsc::TryRecvError::Empty) => break,
                     }
@@ -94,6 +103,7 @@ impl Harness {
                 pr.stats = sched.stats();
                 pr.server_links = server.linkages().iter().map(|l| l.to_string()).collect();
                 pr.server_done = server.is_finished();
+                pr.end_cause = server.end_cause().map(|c| c.to_string());
                 pr.signals = signals.borrow().clone();
             }
         });
@@ -104,6 +114,12 @@ impl Harness {
     /// Delivers `msg` to the server's `control` inbox.
     pub fn control(&self, msg: Ipc) {
         self.cmd.send(Cmd::Control(msg)).unwrap();
+    }
+
+    /// Runs `f` on the server's thread with the server component (to reach its children, say),
+    /// at the server thread's next turn.
+    pub fn with_server(&self, f: impl FnOnce(&ComponentRef) + Send + 'static) {
+        self.cmd.send(Cmd::WithServer(Box::new(f))).unwrap();
     }
 
     /// The latest probe.
@@ -128,10 +144,53 @@ impl Harness {
 impl Drop for Harness {
     fn drop(&mut self) {
         let _ = self.cmd.send(Cmd::Stop);
+        // A test that failed may have failed because the server thread is stuck (spinning in a
+        // component that never yields): joining it would hang the test instead of reporting it.
+        if std::thread::panicking() {
+            return;
+        }
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
     }
+}
+
+/// The environment variable naming the test a child process runs (see [`run_isolated`]).
+const ISOLATED_TEST: &str = "KAMAELIA_ISOLATED_TEST";
+
+/// Runs `body` as the test `name` alone in a child process — this test binary again, with
+/// `--exact name --test-threads=1` — so that process-wide measurements (open descriptors, CPU
+/// time, resource limits) see this test only, not the others running in parallel threads.
+/// With `nofile`, the child runs under that `RLIMIT_NOFILE` (`ulimit -n`). In the parent, waits
+/// (bounded) for the child and fails if it failed; in the child, runs `body`.
+pub fn run_isolated(name: &str, nofile: Option<u32>, body: impl FnOnce()) {
+    if std::env::var(ISOLATED_TEST).is_ok_and(|n| n == name) {
+        body();
+        return;
+    }
+    let exe = std::env::current_exe().unwrap();
+    let limit = nofile.map_or_else(String::new, |n| format!("ulimit -n {n} && "));
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(format!("{limit}exec \"$0\" \"$@\""))
+        .arg(exe)
+        .args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .env(ISOLATED_TEST, name)
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + LIMIT * 2;
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the child process running {name} did not finish");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{name} failed in its child process: {status}");
 }
 
 /// Connects with read and write timeouts set.
