@@ -171,7 +171,7 @@ pub struct Stats {
 pub(crate) struct Shared {
     pub(crate) run_queue: RefCell<VecDeque<Rc<Task>>>,
     tasks: RefCell<Slab<Rc<Task>>>,
-    /// The slab key of the task being polled.
+    /// The slab key of the task being polled; `NOT_POLLING` between polls.
     current: Cell<usize>,
     timers: RefCell<BTreeMap<(Instant, u64), (usize, ComponentId)>>,
     timer_seq: Cell<u64>,
@@ -199,6 +199,9 @@ pub(crate) struct Shared {
 /// While components stay runnable, the installed park is polled without blocking after this
 /// many component steps, so sockets are not starved by a busy run queue.
 const IO_POLL_EVERY: usize = 64;
+
+/// `Shared::current` between polls (no slab key is this large).
+const NOT_POLLING: usize = usize::MAX;
 
 /// How many components in a row may run through the handoff slot before the one waiting in it
 /// goes to the back of the run queue, so that two components handing off to each other cannot
@@ -382,9 +385,7 @@ impl Shared {
     /// as any wake would; a component already in the slot is moved there to make room.
     #[inline(never)]
     pub(crate) fn queue_next(&self, task: Rc<Task>) {
-        // A component is being polled exactly when the one polled last is still running.
-        let polling = self.tasks.borrow().get(self.current.get()).is_some_and(|t| t.is_running());
-        if !polling {
+        if self.current.get() == NOT_POLLING {
             self.run_queue.borrow_mut().push_back(task);
             return;
         }
@@ -409,7 +410,9 @@ impl Shared {
             return;
         };
         let mut cx = std::task::Context::from_waker(&self.waker);
-        match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx))) {
+        let polled = catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx)));
+        self.current.set(NOT_POLLING);
+        match polled {
             Ok(Poll::Pending) => {
                 task.body.set(Some(fut));
                 let intent = intent();
@@ -880,7 +883,7 @@ impl Scheduler {
         let shared = Rc::new(Shared {
             run_queue: RefCell::new(VecDeque::new()),
             tasks: RefCell::new(Slab::new()),
-            current: Cell::new(usize::MAX),
+            current: Cell::new(NOT_POLLING),
             timers: RefCell::new(BTreeMap::new()),
             timer_seq: Cell::new(0),
             foreign: RefCell::new(Vec::new()),

@@ -240,7 +240,15 @@ pub(crate) struct Extras {
     pub(crate) resources: crate::context::Resources,
 }
 
+/// The scheduler's record of one component.
+///
+/// Laid out by hand (`repr(C)`): what a wake and a poll read — the state bytes, the slot key,
+/// the `main` future and the scheduler — come first, beside the `Rc`'s reference counts that a
+/// wake through a `Weak` reads too, so that waking and polling a component whose record is no
+/// longer cached costs one cache line, not three.
+#[repr(C)]
 pub(crate) struct Task {
+    /// Where the task is (see the module docs).
     pub(crate) state: Cell<State>,
     /// Set by `stop`: the next time the scheduler reaches the task it ends it instead of polling.
     pub(crate) stop_requested: Cell<bool>,
@@ -250,14 +258,19 @@ pub(crate) struct Task {
     pub(crate) awaits_foreign: Cell<bool>,
     /// The slab key while active.
     pub(crate) key: Cell<u32>,
-    pub(crate) id: ComponentId,
-    pub(crate) type_name: fn() -> &'static str,
-    pub(crate) decls: &'static [BoxDecl],
-    pub(crate) shared: Rc<Shared>,
     /// The component's `main` future, made when the component is created (it makes its
     /// [`Context`](crate::Context) at its first poll, so it holds no strong reference to the task before then).
     /// `None` while the scheduler polls it (taken out and put back) and once the task has ended.
     pub(crate) body: Cell<Option<LocalFuture>>,
+    /// The scheduler it belongs to.
+    pub(crate) shared: Rc<Shared>,
+    /// Its id (unique in the process).
+    pub(crate) id: ComponentId,
+    /// Its type's name, for `name()`; a function so the record holds one pointer, not two.
+    pub(crate) type_name: fn() -> &'static str,
+    /// Its declared boxes.
+    pub(crate) decls: &'static [BoxDecl],
+    /// Its boxes, created as they are first used.
     pub(crate) boxes: RefCell<BoxTable>,
     pub(crate) extras: RefCell<Option<Box<Extras>>>,
 }
