@@ -392,6 +392,13 @@ impl<T> Storage<T> {
         self.owner_woken.set(0);
     }
 
+    /// Wakes everyone who may be waiting on this storage — its owner, readers and producers
+    /// waiting for room — because the chain it is part of has changed: each retries.
+    fn wake_all_waiting(&self) {
+        self.wake_waiters();
+        self.wake_owner();
+    }
+
     /// Wakes every component waiting for room here (they retry their send).
     // As `wake_readers`: the check inline, the work out of line.
     #[inline(always)]
@@ -439,6 +446,15 @@ impl<T> Storage<T> {
 
     pub(crate) fn is_dead(&self) -> bool {
         self.dead.get()
+    }
+}
+
+/// Drops each message on its own, catching a panic in any message's `Drop` (user code), so that
+/// neither the scheduler's bookkeeping is unwound nor a second panicking message aborts the
+/// process (a panic while unwinding from the first would).
+fn drop_each_quietly<T>(messages: std::collections::VecDeque<T>) {
+    for m in messages {
+        crate::scheduler::drop_quietly(m);
     }
 }
 
@@ -601,9 +617,7 @@ impl<T: 'static> AnyNode for BoxNode<T> {
                 s.limit.set(0);
                 let dropped = s.queue.take_all();
                 let n = dropped.len();
-                // A message's `Drop` is user code: a panic in it must not unwind through the
-                // scheduler's bookkeeping.
-                crate::scheduler::drop_quietly(dropped);
+                drop_each_quietly(dropped);
                 // Producers waiting for room must not wait for ever: wake them, and their next
                 // send is dropped (and counted) instead.
                 wake_all(&s.producers.borrow());
@@ -655,7 +669,7 @@ impl<T: 'static> AnyNode for BoxNode<T> {
             *local.producers.borrow_mut() = Vec::new();
             if dest.is_dead() {
                 // Nobody will read them: dropped, and counted like sends to an ended component.
-                crate::scheduler::drop_quietly(moved);
+                drop_each_quietly(moved);
                 for _ in 0..n {
                     crate::scheduler::count_drop(&src.owner, true);
                 }
@@ -663,9 +677,7 @@ impl<T: 'static> AnyNode for BoxNode<T> {
                 // Moved whatever the destination's size limit, as in Axon: they were accepted.
                 dest.queue.append(&mut moved);
                 if n > 0 {
-                    if let Some(owner) = dest.owner.upgrade() {
-                        owner.wake();
-                    }
+                    dest.wake_owner();
                 }
             }
         }
@@ -676,10 +688,10 @@ impl<T: 'static> AnyNode for BoxNode<T> {
             storage.producers.borrow_mut().extend(moved);
             storage.collected.set(0);
         }
-        // Producers waiting for room in the source's own storage now send further down the
-        // chain: they retry there.
+        // Whoever waited on the source's own storage — producers for room, its owner or readers
+        // for a message — now sends to, or receives from, the end of the chain: they retry there.
         if let Some(local) = &src.local {
-            local.wake_waiters();
+            local.wake_all_waiting();
         }
         Ok(())
     }
@@ -709,10 +721,11 @@ impl<T: 'static> AnyNode for BoxNode<T> {
             *storage.producers.borrow_mut() = moved;
             storage.collected.set(0);
         }
-        // Producers from the source's side that waited for room at the old end now send
-        // somewhere else (or nowhere): they retry. Others waiting there retry and wait again.
+        // Those that waited at the old end on the source's behalf — producers for room, readers
+        // of an inbox linked onward — now send or receive somewhere else: they retry. Others
+        // waiting there retry and wait again.
         if let Some(storage) = old_end {
-            storage.wake_waiters();
+            storage.wake_all_waiting();
         }
     }
 
@@ -844,9 +857,10 @@ impl<T: 'static> Inbox<T> {
     /// the message is handled while its data is still in the cache and the steps of one request
     /// are not spread over a whole cycle — a socket adapter's write queue, a server's handler
     /// `inbox`. Scheduling stays fair: at most three components in a row run this way before the
-    /// next one waiting goes to the back of the run queue, and a delivery from outside a
-    /// component's step (a timer, another thread, the reactor) queues as usual. FIFO order of
-    /// messages is unchanged; only when the owner runs is.
+    /// next one waiting goes to the back of the run queue, and a delivery made outside any
+    /// component's step (from the scheduler's owner, between steps) queues as usual. A threaded
+    /// component's messages are delivered by its proxy during the proxy's own step, so they hand
+    /// off too. FIFO order of messages is unchanged; only when the owner runs is.
     pub fn set_handoff(&self, on: bool) {
         self.local.handoff.set(on);
     }

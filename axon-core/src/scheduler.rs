@@ -462,10 +462,12 @@ impl Shared {
         }
         drop(q);
         // The slots can shrink only down to the last one in use, and shrinking scans them: try
-        // when at most a quarter are in use, and not again at the same size.
+        // when at most a quarter are in use, and not again at the same size, unless none is in
+        // use (then it frees them all, whatever an earlier try left).
         let mut tasks = self.tasks.borrow_mut();
         let cap = tasks.capacity();
-        if cap > 1024 && tasks.len() < cap / 4 && cap != self.slots_trimmed_at.get() {
+        let due = tasks.is_empty() || (tasks.len() < cap / 4 && cap != self.slots_trimmed_at.get());
+        if cap > 1024 && due {
             tasks.shrink_to_fit();
             self.slots_trimmed_at.set(tasks.capacity());
         }

@@ -11,10 +11,10 @@
 //! | `Running`      | being polled now                         | → `RunningWoken`               |
 //! | `RunningWoken` | being polled, and woken meanwhile        | nothing                        |
 //! | `Paused`       | waiting for a wake                       | → `Queued`, pushed on the queue|
+//! | `Done`         | ended; its end cause is recorded         | nothing                        |
 //!
 //! A wake through an inbox with handoff on, during another task's poll, puts the task in the
 //! scheduler's `next` slot instead of on the queue; the slot counts as the run queue.
-//! | `Done`         | ended; its end cause is recorded         | nothing                        |
 //!
 //! A wake is therefore a state check and, at most, one queue push: never lost (a wake during a
 //! poll makes the next pause return at once), never duplicated (a task is queued at most once).

@@ -48,4 +48,21 @@ fn the_heap_returns_to_where_it_started_after_100_000_components_have_ended() {
     sched.run();
     let left = net_bytes(&region);
     assert!(left < 64 * 1024, "{left} bytes still held after every component ended");
+
+    // A burst whose last component outlives the others: the slots cannot shrink past it while
+    // it lives, but are given back once it ends too.
+    let region = Region::new(GLOBAL);
+    for _ in 0..100_000 {
+        sched.spawn(from_fn(STD, busy));
+    }
+    let last = sched.spawn(from_fn(STD, |cx| async move {
+        loop {
+            cx.pause().await;
+        }
+    }));
+    sched.run_until_idle();
+    last.stop();
+    sched.run();
+    let left = net_bytes(&region);
+    assert!(left < 64 * 1024, "{left} bytes still held once the last of the burst ended");
 }

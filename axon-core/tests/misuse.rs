@@ -306,10 +306,12 @@ fn a_message_whose_drop_panics_when_its_component_ends_ends_nothing_else() {
     }));
     s.run_until_idle();
     c.deliver("inbox", PanicOnDrop).expect("c is alive");
-    // `c` ends with the message still queued: dropping it panics, inside the scheduler.
+    c.deliver("inbox", PanicOnDrop).expect("c is alive");
+    // `c` ends with both messages still queued: dropping each panics, inside the scheduler (a
+    // second panic while unwinding from the first would abort the process).
     s.run_until_idle();
     assert!(matches!(c.end_cause(), Some(EndCause::Finished)));
-    assert_eq!(s.stats().dropped_dead, 1, "the message is counted as dropped");
+    assert_eq!(s.stats().dropped_dead, 2, "the messages are counted as dropped");
     bystander.deliver("inbox", 5u32).expect("the bystander is alive");
     s.run_until_idle();
     assert!(bystander.is_finished(), "the rest of the system carries on");
@@ -379,4 +381,57 @@ fn a_sleep_of_duration_max_waits_without_panicking_and_can_be_stopped() {
     c.stop();
     s.run_until_idle();
     assert!(matches!(c.end_cause(), Some(EndCause::Stopped)));
+}
+
+#[test]
+fn recv_wait_follows_the_inbox_when_it_is_linked_onward_and_back_while_waiting() {
+    let s = Scheduler::new();
+    let x = inert(&s, STD);
+    let y = inert(&s, STD);
+    let theirs = x.inbox::<u32>("inbox").expect("x's inbox");
+    let got = Rc::new(std::cell::RefCell::new(Vec::new()));
+    let g = got.clone();
+    let waiter = s.spawn(from_fn(STD, move |_cx| async move {
+        for _ in 0..2 {
+            let m = theirs.recv_wait().await;
+            g.borrow_mut().push(m);
+        }
+        Ok(())
+    }));
+    s.run_until_idle();
+    // Linked onward while the waiter waits: deliveries into x now land in y's storage.
+    let link = s
+        .link_with((&x, "inbox"), (&y, "inbox"), LinkOptions::new().passthrough(Passthrough::Inbound))
+        .expect("x's inbox on to y's");
+    s.run_until_idle();
+    x.deliver("inbox", 1u32).expect("room");
+    s.run_until_idle();
+    assert_eq!(*got.borrow(), [1], "woken by the delivery at the new end of the chain");
+    // And back: unlinked while it waits, deliveries land in x's own storage again.
+    s.unlink(&link).expect("unlink");
+    s.run_until_idle();
+    x.deliver("inbox", 2u32).expect("room");
+    s.run_until_idle();
+    assert_eq!(*got.borrow(), [1, 2]);
+    assert!(waiter.is_finished());
+}
+
+#[test]
+fn an_owner_waiting_on_its_own_inbox_is_woken_when_that_inbox_is_linked_onward() {
+    let s = Scheduler::new();
+    let y = inert(&s, STD);
+    let got = Rc::new(Cell::new(None));
+    let g = got.clone();
+    let x = s.spawn(from_fn(STD, move |cx| async move {
+        let inbox = cx.inbox::<u32>("inbox")?;
+        g.set(Some(inbox.recv_wait().await));
+        Ok(())
+    }));
+    s.run_until_idle();
+    s.link_with((&x, "inbox"), (&y, "inbox"), LinkOptions::new().passthrough(Passthrough::Inbound))
+        .expect("x's inbox on to y's");
+    s.run_until_idle();
+    x.deliver("inbox", 7u32).expect("room");
+    s.run_until_idle();
+    assert_eq!(got.get(), Some(7));
 }

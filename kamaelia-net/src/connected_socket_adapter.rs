@@ -405,6 +405,8 @@ impl Conn {
                 self.flushing = Some(axon_core::deadline_after(self.flush_timeout));
                 self.discarding = true;
                 self.held = None;
+                // The handler has finished: it needs no news of the end of its input.
+                self.eof_to_report = false;
             }
         }
         None
