@@ -354,19 +354,9 @@ impl<T> Storage<T> {
     }
 
     /// Wakes the components other than the owner waiting for a message here.
-    // The check inline in the (cold) wake paths, the work out of line: a wake costs one load.
     #[inline(always)]
     fn wake_readers(&self) {
-        if self.has_readers.get() {
-            self.wake_readers_now();
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn wake_readers_now(&self) {
-        self.has_readers.set(false);
-        wake_all(&std::mem::take(&mut *self.readers.borrow_mut()));
+        wake_listed(&self.has_readers, &self.readers);
     }
 
     /// Makes the component being polled a reader (woken by the next push) unless it is the
@@ -383,11 +373,7 @@ impl<T> Storage<T> {
         if me.ptr_eq(&self.owner) {
             return;
         }
-        let mut readers = self.readers.borrow_mut();
-        if !readers.iter().any(|w| w.ptr_eq(&me)) {
-            readers.push(me);
-        }
-        self.has_readers.set(true);
+        enlist(&self.has_readers, &self.readers, me);
         // The next push must take the slow path that wakes readers, whatever the epoch.
         self.owner_woken.set(0);
     }
@@ -400,19 +386,9 @@ impl<T> Storage<T> {
     }
 
     /// Wakes every component waiting for room here (they retry their send).
-    // As `wake_readers`: the check inline, the work out of line.
     #[inline(always)]
     fn wake_waiters(&self) {
-        if self.has_waiters.get() {
-            self.wake_waiters_now();
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn wake_waiters_now(&self) {
-        self.has_waiters.set(false);
-        wake_all(&std::mem::take(&mut *self.waiters.borrow_mut()));
+        wake_listed(&self.has_waiters, &self.waiters);
     }
 
     /// Makes the current component (or, outside a step, `fallback`) a waiter for room.
@@ -420,11 +396,7 @@ impl<T> Storage<T> {
     #[inline(never)]
     pub(crate) fn add_waiter(&self, fallback: &Weak<Task>) {
         let me = crate::scheduler::current_task(fallback).unwrap_or_else(|| fallback.clone());
-        let mut waiters = self.waiters.borrow_mut();
-        if !waiters.iter().any(|w| w.ptr_eq(&me)) {
-            waiters.push(me);
-        }
-        self.has_waiters.set(true);
+        enlist(&self.has_waiters, &self.waiters, me);
         // The next collection must wake it, whatever the epoch.
         self.collected.set(0);
     }
@@ -447,6 +419,33 @@ impl<T> Storage<T> {
     pub(crate) fn is_dead(&self) -> bool {
         self.dead.get()
     }
+}
+
+/// A list of components waiting on a storage, guarded by a flag in the storage's first cache
+/// line (`has_readers`, `has_waiters`) so that a push or pop checks one byte, not the list.
+/// Wakes and empties the list if the flag says it may hold anyone: the check inline in the
+/// (cold) wake paths, the work out of line.
+#[inline(always)]
+fn wake_listed(flag: &Cell<bool>, list: &RefCell<Vec<Weak<Task>>>) {
+    if flag.get() {
+        wake_listed_now(flag, list);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn wake_listed_now(flag: &Cell<bool>, list: &RefCell<Vec<Weak<Task>>>) {
+    flag.set(false);
+    wake_all(&std::mem::take(&mut *list.borrow_mut()));
+}
+
+/// Adds `me` to a flag-guarded list (see [`wake_listed`]), once.
+fn enlist(flag: &Cell<bool>, list: &RefCell<Vec<Weak<Task>>>, me: Weak<Task>) {
+    let mut list = list.borrow_mut();
+    if !list.iter().any(|w| w.ptr_eq(&me)) {
+        list.push(me);
+    }
+    flag.set(true);
 }
 
 /// Drops each message on its own, catching a panic in any message's `Drop` (user code), so that
