@@ -425,13 +425,18 @@ impl Component for Banner {
     }
 }
 
-#[test]
-fn controlled_shutdown_delivers_data_in_flight_refuses_new_connects_and_signals() {
-    let h = Harness::start(|| {
+/// A SimpleServer whose handlers send a long banner, with a generous shutdown deadline.
+fn banner_server() -> Harness {
+    Harness::start(|| {
         let s = SimpleServer::new(any_addr(), || Banner).unwrap().shutdown_deadline(LIMIT);
         let a = s.local_addr();
         (s, a)
-    });
+    })
+}
+
+#[test]
+fn controlled_shutdown_delivers_data_in_flight_refuses_new_connects_and_signals() {
+    let h = banner_server();
     let mut client = connect(h.addr);
     // The banner is being sent; the client has not read a byte of it.
     h.wait_for("the banner to start flowing", |p| p.net.bytes_written > 0);
@@ -458,11 +463,7 @@ fn controlled_shutdown_delivers_data_in_flight_refuses_new_connects_and_signals(
 
 #[test]
 fn controlled_shutdown_while_a_client_is_still_sending_delivers_the_whole_reply_then_eof() {
-    let h = Harness::start(|| {
-        let s = SimpleServer::new(any_addr(), || Banner).unwrap().shutdown_deadline(LIMIT);
-        let a = s.local_addr();
-        (s, a)
-    });
+    let h = banner_server();
     let client = connect(h.addr);
     // The client sends all the while (the handler never reads, so its writes soon wait),
     // until it has read the whole reply.
