@@ -359,8 +359,11 @@ impl Conn {
     /// Runs until the connection should close; returns why.
     async fn run(&mut self, cx: &Context) -> HowDied {
         loop {
-            if let Some(how) = self.take_control() {
-                return how;
+            // Both checks inline: on the data path there is no control message and no flush.
+            if !self.control.is_empty() {
+                if let Some(how) = self.take_control() {
+                    return how;
+                }
             }
             let mut busy = false;
             if !self.write_shut {
@@ -373,8 +376,10 @@ impl Conn {
                 Ok(b) => busy |= b,
                 Err(e) => return self.classify(&e),
             }
-            if let Some(how) = self.flush_progress() {
-                return how;
+            if self.flushing.is_some() {
+                if let Some(how) = self.flush_progress() {
+                    return how;
+                }
             }
             if self.eof_to_report && self.held.is_none() {
                 self.eof_to_report = false;
