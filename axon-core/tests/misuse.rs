@@ -346,17 +346,23 @@ fn recv_wait_on_another_components_inbox_is_woken_by_the_delivery() {
     assert!(waiter.is_finished());
 }
 
-#[test]
-fn recv_wait_on_an_inbox_linked_onward_is_woken_by_a_delivery_at_the_end_of_the_chain() {
-    let s = Scheduler::new();
-    let end = inert(&s, STD);
+/// A component that waits (`recv_wait`) for one message on its own inbox and records it.
+fn waiting_on_its_own_inbox(s: &Scheduler) -> (axon_core::ComponentRef, Rc<Cell<Option<u32>>>) {
     let got = Rc::new(Cell::new(None));
     let g = got.clone();
-    let middle = s.spawn(from_fn(STD, move |cx| async move {
+    let c = s.spawn(from_fn(STD, move |cx| async move {
         let inbox = cx.inbox::<u32>("inbox")?;
         g.set(Some(inbox.recv_wait().await));
         Ok(())
     }));
+    (c, got)
+}
+
+#[test]
+fn recv_wait_on_an_inbox_linked_onward_is_woken_by_a_delivery_at_the_end_of_the_chain() {
+    let s = Scheduler::new();
+    let end = inert(&s, STD);
+    let (middle, got) = waiting_on_its_own_inbox(&s);
     s.link_with((&middle, "inbox"), (&end, "inbox"), LinkOptions::new().passthrough(Passthrough::Inbound))
         .expect("passthrough inbox to inbox");
     s.run_until_idle();
@@ -420,13 +426,7 @@ fn recv_wait_follows_the_inbox_when_it_is_linked_onward_and_back_while_waiting()
 fn an_owner_waiting_on_its_own_inbox_is_woken_when_that_inbox_is_linked_onward() {
     let s = Scheduler::new();
     let y = inert(&s, STD);
-    let got = Rc::new(Cell::new(None));
-    let g = got.clone();
-    let x = s.spawn(from_fn(STD, move |cx| async move {
-        let inbox = cx.inbox::<u32>("inbox")?;
-        g.set(Some(inbox.recv_wait().await));
-        Ok(())
-    }));
+    let (x, got) = waiting_on_its_own_inbox(&s);
     s.run_until_idle();
     s.link_with((&x, "inbox"), (&y, "inbox"), LinkOptions::new().passthrough(Passthrough::Inbound))
         .expect("x's inbox on to y's");
