@@ -3,7 +3,9 @@
 //! # How a cycle runs
 //! [`Scheduler::step`] is one cycle: it takes the wakes that arrived from other threads, fires
 //! the timers that are due, then polls every component that was queued when the cycle began,
-//! in order (round-robin; a component woken during the cycle runs in the next one). A component
+//! in order (round-robin; a component woken during the cycle runs in the next one — unless it
+//! was woken through an inbox with handoff on, [`Inbox::set_handoff`](crate::Inbox::set_handoff),
+//! which runs it right after the component that woke it, at most three in a row). A component
 //! runs until it awaits; what it awaited decides what happens next:
 //!
 //! - [`Context::pause`](crate::Context::pause) (or a wait built on it): it stays off the run
