@@ -185,7 +185,10 @@ impl CsaConfig {
 /// connection: [`HowDied::Reset`], or [`HowDied::PeerClosed`] after its EOF; other errors:
 /// [`HowDied::Error`]). The peer's EOF alone does not close it: the handler's remaining output
 /// is still written. Whoever wires the adapter to a handler should send it `ProducerFinished` if
-/// the handler ends without saying so (Kamaelia's `ServerCore` does).
+/// the handler ends without saying so (Kamaelia's `ServerCore` does). Output that is never
+/// written — still queued at a close at once, a reset or a flush timeout, or arriving after the
+/// FIN of a flush — is dropped at the close and counted in
+/// [`NetStats::bytes_unsent`](crate::NetStats::bytes_unsent).
 ///
 /// Flushing, the adapter reads and discards whatever the peer still sends (counted in
 /// [`NetStats::bytes_discarded`](crate::NetStats::bytes_discarded)); once everything queued is
@@ -297,8 +300,13 @@ impl Component for ConnectedSocketAdapter {
             flush_timeout: self.config.flush_timeout,
         };
         let how = conn.run(&cx).await;
+        let unsent = conn.take_unsent();
         let Conn { io, signal, .. } = conn;
         let reactor: Rc<Reactor> = io.reactor().clone();
+        if unsent > 0 {
+            reactor.bump(|s| s.bytes_unsent += unsent);
+            debug!(csa = %cx.name(), unsent, "output dropped at close");
+        }
         // Deregisters and closes the socket (after a flush, its FIN has already gone).
         drop(io.into_inner());
         reactor.bump(|s| s.closed += 1);
@@ -398,6 +406,15 @@ impl Conn {
                 cx.pause().await;
             }
         }
+    }
+
+    /// Takes the output that will never be written (the rest of a chunk begun, and everything
+    /// queued), returning its size in bytes. Taking it makes room, so a producer waiting for
+    /// room is woken, and its next send finds the adapter ended.
+    fn take_unsent(&mut self) -> u64 {
+        let begun = self.writing.take().map_or(0, |b| b.len());
+        let queued: usize = self.inbox.drain().map(|b| b.len()).sum();
+        (begun + queued) as u64
     }
 
     /// Takes every message on `control`: `Some` to close now; `ProducerFinished` starts the flush.

@@ -40,7 +40,10 @@ use axon_core::{ComponentId, ComponentRef};
 #[non_exhaustive]
 pub enum HowDied {
     /// Told "no more data" (`ProducerFinished` on `control`): everything queued was written,
-    /// then the socket was closed.
+    /// then the socket was closed. Output that arrives once the adapter has sent its FIN (from
+    /// a handler that goes on sending after its `ProducerFinished`) cannot be written: it is
+    /// dropped at the close and counted in
+    /// [`NetStats::bytes_unsent`](crate::NetStats::bytes_unsent).
     Flushed,
     /// Told "stop now" (`ShutdownMicroprocess` on `control`): closed at once; unwritten data was
     /// dropped.

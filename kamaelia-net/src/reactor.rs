@@ -83,6 +83,11 @@ pub struct NetStats {
     pub bytes_discarded: u64,
     /// Times the OS poll call failed (other than being interrupted by a signal).
     pub poll_errors: u64,
+    /// Bytes handed to adapters for writing that were never written, because the adapter
+    /// closed first: told to close at once, reset by the peer, cut off at its flush timeout, or
+    /// — after a flush had sent its FIN — given more output by a handler that went on sending
+    /// after its `ProducerFinished`.
+    pub bytes_unsent: u64,
 }
 
 /// One registered socket: who to wake and what the OS last reported.

@@ -1,5 +1,6 @@
 //! ConnectedSocketAdapter closing: a flush-then-close while the peer is still sending delivers
-//! every byte and then a clean EOF; `ShutdownMicroprocess` closes at once; `TCP_NODELAY` is set
+//! every byte and then a clean EOF; `ShutdownMicroprocess` closes at once; output that cannot be
+//! written (dropped by a close at once, or arriving after the FIN) is counted; `TCP_NODELAY` is set
 //! as configured. Each test wraps one accepted socket of its own in an adapter, on a scheduler
 //! driven from the test thread.
 
@@ -180,6 +181,7 @@ fn shutdown_microprocess_closes_at_once_dropping_unwritten_data() {
     const TOTAL: usize = 16 << 20;
     const INBOX_SIZE: usize = 8;
     let sched = Scheduler::new();
+    let reactor = Reactor::for_scheduler(&sched).unwrap();
     let (mut client, server_end) = connected_pair(Some(64 * 1024));
     // Were it to wait for a flush, it would wait longer than the test does.
     let config = CsaConfig::default().inbox_size(Some(INBOX_SIZE)).flush_timeout(TIMEOUT * 10);
@@ -198,10 +200,53 @@ fn shutdown_microprocess_closes_at_once_dropping_unwritten_data() {
     assert!(sched.run_until(TIMEOUT, || watcher.is_finished()), "the adapter did not close");
     assert!(csa.is_finished());
     assert_eq!(how_died(&seen.borrow()), Some(HowDied::ShutdownRequested));
-    // What was still queued never reached the client.
+    // What was still queued never reached the client, and is counted.
+    let unsent = reactor.stats().bytes_unsent;
+    assert!(unsent >= (INBOX_SIZE * 64 * 1024) as u64, "{:?}", reactor.stats());
     let mut got = Vec::new();
     let _ = client.read_to_end(&mut got);
     assert!(got.len() < TOTAL, "everything arrived after all");
+    assert!(got.len() as u64 + unsent <= TOTAL as u64, "counted as unsent, yet delivered");
+}
+
+#[test]
+fn output_arriving_after_the_fin_is_dropped_and_counted_not_written() {
+    let sched = Scheduler::new();
+    let reactor = Reactor::for_scheduler(&sched).unwrap();
+    let (client, server_end) = connected_pair(None);
+    let config = CsaConfig::default().flush_timeout(TIMEOUT * 10);
+    let csa = sched.create(ConnectedSocketAdapter::new(server_end, config).unwrap());
+    let (watcher, seen) = watch_signal(&sched, &csa);
+    sched.activate(&csa);
+    let reply = pattern(11, 50_000);
+    csa.deliver(INBOX, Bytes::from(reply.clone())).unwrap();
+    csa.deliver(CONTROL, Ipc::producer_finished()).unwrap();
+    // The client reads the reply to its EOF (the adapter's FIN), then waits to be told to
+    // close its own side.
+    let (close_tx, close_rx) = std::sync::mpsc::channel::<()>();
+    let got_eof = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let got_eof = got_eof.clone();
+        std::thread::spawn(move || {
+            let mut got = Vec::new();
+            let read = (&client).read_to_end(&mut got).map(|_| got);
+            got_eof.store(true, Ordering::SeqCst);
+            let _ = close_rx.recv_timeout(TIMEOUT);
+            let _ = client.shutdown(Shutdown::Write);
+            read
+        })
+    };
+    assert!(sched.run_until(TIMEOUT, || got_eof.load(Ordering::SeqCst)), "no FIN from the adapter");
+    // The handler, having finished, sends more: too late for a socket whose write side is shut.
+    const LATE: usize = 1234;
+    csa.deliver(INBOX, Bytes::from(pattern(12, LATE))).unwrap();
+    close_tx.send(()).unwrap();
+    assert!(sched.run_until(TIMEOUT, || watcher.is_finished()), "the adapter did not close");
+    let got = reader.join().expect("reader thread").expect("a clean EOF");
+    assert!(got == reply, "the reply came back altered or cut short");
+    assert_eq!(how_died(&seen.borrow()), Some(HowDied::Flushed));
+    assert_eq!(reactor.stats().bytes_unsent, LATE as u64, "{:?}", reactor.stats());
+    assert_eq!(reactor.stats().bytes_written, reply.len() as u64, "{:?}", reactor.stats());
 }
 
 /// Runs an adapter on `server_end` with `config` until it has started (and paused), then reads
