@@ -309,7 +309,8 @@ impl Context {
     /// removed when it ends (Axon's `link`).
     ///
     /// # Errors
-    /// See [`LinkError`].
+    /// See [`LinkError`]; both components must belong to this component's scheduler
+    /// ([`LinkError::ForeignComponent`] names the one that does not).
     pub fn link(&self, from: (&ComponentRef, &str), to: (&ComponentRef, &str)) -> Result<Linkage, LinkError> {
         self.link_with(from, to, LinkOptions::new())
     }
@@ -324,7 +325,9 @@ impl Context {
         to: (&ComponentRef, &str),
         opts: LinkOptions,
     ) -> Result<Linkage, LinkError> {
-        crate::linkage::link_into(from, to, opts, |rec| self.task.with_extras(|e| e.postoffice.register(rec)))
+        crate::linkage::link_into(&self.task.shared, from, to, opts, |rec| {
+            self.task.with_extras(|e| e.postoffice.register(rec))
+        })
     }
 
     /// Removes a linkage this component made (Axon's `unlink(thelinkage=...)`).

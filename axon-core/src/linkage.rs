@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::boxes::AnyNode;
 use crate::component::{ComponentId, ComponentRef};
 use crate::error::{Direction, LinkError};
+use crate::scheduler::Shared;
 
 /// Which boxes a link joins (Axon's `passthrough` 0, 1 or 2).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -169,9 +170,6 @@ pub(crate) fn make(
     to: (&ComponentRef, &str),
     opts: LinkOptions,
 ) -> Result<LinkRecord, LinkError> {
-    if !Rc::ptr_eq(&from.0.task.shared, &to.0.task.shared) {
-        return Err(LinkError::ForeignComponent(to.0.name()));
-    }
     let (sdir, ddir) = opts.passthrough.directions();
     let unknown = |error| LinkError::UnknownBox {
         source_box: from.0.box_name(sdir, from.1),
@@ -197,11 +195,18 @@ pub(crate) fn make(
 
 /// Makes a link and hands its record to `register` (the owner's postoffice).
 pub(crate) fn link_into(
+    home: &Rc<Shared>,
     from: (&ComponentRef, &str),
     to: (&ComponentRef, &str),
     opts: LinkOptions,
     register: impl FnOnce(LinkRecord),
 ) -> Result<Linkage, LinkError> {
+    // Both ends on the linking party's scheduler; the error names the end that is not.
+    for end in [from.0, to.0] {
+        if !Rc::ptr_eq(&end.task.shared, home) {
+            return Err(LinkError::ForeignComponent(end.name()));
+        }
+    }
     let rec = make(from, to, opts)?;
     let l = rec.linkage.clone();
     register(rec);

@@ -927,7 +927,8 @@ impl Scheduler {
     /// component: it lasts until [`unlink`](Self::unlink) or the scheduler is dropped.
     ///
     /// # Errors
-    /// See [`LinkError`]: an unknown box, a type mismatch, a source already linked, a loop.
+    /// See [`LinkError`]: an unknown box, a type mismatch, a source already linked, a loop, or
+    /// a component made by another scheduler ([`LinkError::ForeignComponent`], naming it).
     pub fn link(&self, from: (&ComponentRef, &str), to: (&ComponentRef, &str)) -> Result<Linkage, LinkError> {
         self.link_with(from, to, LinkOptions::new())
     }
@@ -942,7 +943,9 @@ impl Scheduler {
         to: (&ComponentRef, &str),
         opts: LinkOptions,
     ) -> Result<Linkage, LinkError> {
-        crate::linkage::link_into(from, to, opts, |rec| self.shared.root.borrow_mut().register(rec))
+        crate::linkage::link_into(&self.shared, from, to, opts, |rec| {
+            self.shared.root.borrow_mut().register(rec)
+        })
     }
 
     /// Removes a linkage the scheduler made.

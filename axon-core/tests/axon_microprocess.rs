@@ -73,10 +73,30 @@ fn each_scheduler_runs_only_its_own_components() {
         r2.set(r2.get() + 1);
         Ok(())
     }));
-    assert!(matches!(s1.link((&a, "outbox"), (&b, "inbox")), Err(LinkError::ForeignComponent(_))));
+    // The error names the component that belongs elsewhere, whichever end it is.
+    let foreign = |r: Result<_, LinkError>| match r {
+        Err(LinkError::ForeignComponent(name)) => name,
+        other => panic!("expected ForeignComponent, got {other:?}"),
+    };
+    assert_eq!(foreign(s1.link((&a, "outbox"), (&b, "inbox"))), b.name());
+    assert_eq!(foreign(s1.link((&b, "outbox"), (&a, "inbox"))), b.name());
+    assert_eq!(foreign(s2.link((&b, "outbox"), (&a, "inbox"))), a.name());
+    // A component of one scheduler cannot link two of another's either.
+    let c = s2.create(from_fn(STD, |_| async { Ok(()) }));
+    let b2 = b.clone();
+    let linker = s1.spawn(from_fn(STD, move |cx| {
+        let (b, c) = (b2.clone(), c.clone());
+        async move {
+            match cx.link((&b, "outbox"), (&c, "inbox")) {
+                Err(LinkError::ForeignComponent(name)) if name == b.name() => Ok(()),
+                other => panic!("expected ForeignComponent naming {}, got {other:?}", b.name()),
+            }
+        }
+    }));
     s1.run_until_idle();
     assert_eq!((ran1.get(), ran2.get()), (1, 0));
     assert!(a.is_finished() && !b.is_finished());
+    assert!(matches!(linker.end_cause(), Some(EndCause::Finished)), "{:?}", linker.end_cause());
     s2.run_until_idle();
     assert_eq!((ran1.get(), ran2.get()), (1, 1));
 }
