@@ -5,8 +5,16 @@
 //! link, lose nothing accepted, duplicate nothing, and refuse exactly what the model refuses
 //! (a second link from one source, a full box, a loop). The model follows each box's target
 //! chain on every operation; the implementation resolves chains when links change.
+//!
+//! The components run (each pauses forever), so the wakes are checked too: a delivery wakes
+//! exactly the owner of the final inbox (Axon's rule 1), and a collection wakes every component
+//! whose outbox feeds that inbox through the current links (rule 2) — plus, at most, senders
+//! that once found it full (waiters for room) — and no one else. The implementation keeps those
+//! producer lists up to date as links are made and removed; the model derives them afresh.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::cell::Cell;
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::rc::Rc;
 
 use axon_core::{BoxDecl, ComponentRef, Direction, LinkError, LinkOptions, Linkage, Passthrough, Scheduler};
 use proptest::prelude::*;
@@ -74,6 +82,19 @@ impl Model {
         }
         n
     }
+
+    /// The components whose outboxes feed the inbox `end` through the current links (Axon's
+    /// rule 2 wakes them when a message is collected there).
+    fn producers(&self, end: Node) -> BTreeSet<usize> {
+        let outboxes =
+            (0..COMPONENTS).flat_map(|comp| (0..2).map(move |b| Node { comp, dir: Direction::Outbox, b }));
+        outboxes.filter(|&n| self.end(n) == end).map(|n| n.comp).collect()
+    }
+}
+
+/// The components polled since the last call (each counts its polls), in order of index.
+fn polled(counts: &[Rc<Cell<u32>>]) -> BTreeSet<usize> {
+    counts.iter().enumerate().filter(|(_, c)| c.replace(0) > 0).map(|(i, _)| i).collect()
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -95,8 +116,24 @@ fn outcome(r: &Result<Linkage, LinkError>) -> Outcome {
 
 fn check(ops: Vec<Op>) -> Result<(), TestCaseError> {
     let s = Scheduler::new();
-    let cs: Vec<ComponentRef> =
-        (0..COMPONENTS).map(|_| s.create(axon_core::from_fn(DECLS, |_| async { Ok(()) }))).collect();
+    let counts: Vec<Rc<Cell<u32>>> = (0..COMPONENTS).map(|_| Rc::default()).collect();
+    let cs: Vec<ComponentRef> = counts
+        .iter()
+        .map(|count| {
+            let count = count.clone();
+            s.spawn(axon_core::from_fn(DECLS, move |cx| async move {
+                loop {
+                    count.set(count.get() + 1);
+                    cx.pause().await;
+                }
+            }))
+        })
+        .collect();
+    s.run_until_idle();
+    polled(&counts);
+    // Components that found an inbox full and may wait for room there: the next collection
+    // may wake them (and must wake those still waiting).
+    let mut may_wait: HashMap<Node, BTreeSet<usize>> = HashMap::new();
     let mut m = Model::default();
     let mut links: Vec<(Linkage, Node)> = Vec::new();
     let mut next = 0u32;
@@ -173,10 +210,19 @@ fn check(ops: Vec<Op>) -> Result<(), TestCaseError> {
                         let e = r.unwrap_err();
                         prop_assert_eq!(e.capacity, m.cap[&end]);
                         prop_assert_eq!(e.into_inner(), msg, "the refused message comes back");
+                        may_wait.entry(end).or_default().insert(c);
                     } else {
                         prop_assert!(r.is_ok());
                         q.push_back(msg);
                         accepted.insert(msg);
+                        s.run_until_idle();
+                        let woken = polled(&counts);
+                        prop_assert_eq!(
+                            woken,
+                            BTreeSet::from([end.comp]),
+                            "a delivery to {:?} wakes its owner",
+                            end
+                        );
                     }
                 }
             }
@@ -187,6 +233,29 @@ fn check(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let got = cs[c].inbox::<u32>(node.name()).unwrap().recv();
                 prop_assert_eq!(got, expected);
                 received.extend(got);
+                s.run_until_idle();
+                let woken = polled(&counts);
+                if got.is_none() {
+                    prop_assert!(woken.is_empty(), "nothing collected from {:?}, yet {:?} woke", end, woken);
+                } else {
+                    let due = m.producers(end);
+                    let waiting = may_wait.remove(&end).unwrap_or_default();
+                    prop_assert!(
+                        woken.is_superset(&due),
+                        "a collection from {:?} woke {:?}, not all of {:?}",
+                        end,
+                        woken,
+                        due
+                    );
+                    let allowed: BTreeSet<usize> = due.union(&waiting).copied().collect();
+                    prop_assert!(
+                        woken.is_subset(&allowed),
+                        "a collection from {:?} woke {:?}; only {:?} feed it",
+                        end,
+                        woken,
+                        allowed
+                    );
+                }
             }
             Op::SetSize { c, b, size } => {
                 let node = Node { comp: c, dir: Direction::Inbox, b };
@@ -197,6 +266,9 @@ fn check(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 };
             }
         }
+        // Link changes wake whoever waited on the boxes involved, to retry: not checked here.
+        s.run_until_idle();
+        polled(&counts);
         // Every inbox holds exactly what the model says (`data_ready` is its own storage).
         for (comp, c) in cs.iter().enumerate() {
             for (b, name) in INBOXES.iter().enumerate() {
