@@ -16,6 +16,10 @@
 //!   consumer collects (wake rule 2), and the thread then sees `NoSpaceInBox`: a sender sees
 //!   `inbox size + queue_len` of buffering in all, as in Axon.
 //!
+//! In one step the proxy moves at most 1024 messages through each box, then yields if there is
+//! more: a thread that sends as fast as the proxy passes its messages on cannot hold the
+//! scheduler's thread in one step.
+//!
 //! `link`, `unlink` and dynamic boxes called from the thread are carried out by the proxy on
 //! the scheduler's thread while the calling thread waits for the reply, so the link graph is
 //! never touched by two threads.
@@ -25,7 +29,10 @@
 //! been flushed into its outbox — even if its inbound channels still hold messages. A panic or
 //! error in the thread becomes the component's end cause. A thread cannot be killed: stopping
 //! the component cuts the thread off (its receives return `None`, its sends are dropped) and
-//! [`ThreadContext::is_stopped`] turns true; a well-behaved `main` checks it and returns.
+//! [`ThreadContext::is_stopped`] turns true; a well-behaved `main` checks it and returns. Every
+//! message the thread was told it sent is then either passed on or counted in
+//! [`Stats::dropped_dead`](crate::Stats): those still in the channel at the cut-off and those
+//! sent after it.
 //!
 //! ```
 //! use std::time::Duration;
@@ -123,12 +130,18 @@ pub const fn standard<T: Send + 'static>() -> [BoxDecl; 4] {
     ]
 }
 
+/// The most messages the proxy moves through one box in one step. A thread that sends as fast
+/// as the proxy passes its messages on would otherwise keep the proxy — and the scheduler's
+/// thread — in a single step for as long as it went on; with the budget used up the proxy
+/// yields, and the other components run before it continues.
+const PUMP_BUDGET: usize = 1024;
+
 /// The proxy's side of one bridged box.
 trait Pump {
     fn name(&self) -> &str;
     fn direction(&self) -> Direction;
-    /// Moves what it can; returns how many messages moved.
-    fn pump(&mut self) -> usize;
+    /// Moves what it can, at most `budget` messages; returns how many moved.
+    fn pump(&mut self, budget: usize) -> usize;
     /// Messages still waiting in the channel (outbound) — what must be flushed before ending.
     fn backlog(&self) -> usize;
     /// Drops the outbound messages not yet sent on (the component is ending without them);
@@ -150,9 +163,9 @@ impl<T: 'static> Pump for InPump<T> {
     fn direction(&self) -> Direction {
         Direction::Inbox
     }
-    fn pump(&mut self) -> usize {
+    fn pump(&mut self, budget: usize) -> usize {
         let mut n = 0;
-        while !self.tx.is_full() {
+        while n < budget && !self.tx.is_full() {
             match self.inbox.recv() {
                 Some(m) => {
                     if self.tx.try_send(m).is_err() {
@@ -176,6 +189,8 @@ struct OutPump<T> {
     rx: Receiver<T>,
     /// A message taken from the channel that the destination had no room for.
     held: Option<T>,
+    /// A sender kept only to count what the channel holds once `rx` has gone.
+    probe: Sender<T>,
 }
 
 impl<T: 'static> Pump for OutPump<T> {
@@ -185,9 +200,9 @@ impl<T: 'static> Pump for OutPump<T> {
     fn direction(&self) -> Direction {
         Direction::Outbox
     }
-    fn pump(&mut self) -> usize {
+    fn pump(&mut self, budget: usize) -> usize {
         let mut n = 0;
-        loop {
+        while n < budget {
             // Take from the channel only when the destination has room, so the buffering a
             // sender sees is exactly the queue plus the destination (as in Axon).
             if self.outbox.is_full() {
@@ -209,12 +224,18 @@ impl<T: 'static> Pump for OutPump<T> {
                 }
             }
         }
+        n
     }
     fn backlog(&self) -> usize {
         self.rx.len() + usize::from(self.held.is_some())
     }
     fn discard(&mut self) -> usize {
-        usize::from(self.held.take().is_some()) + self.rx.try_iter().count()
+        // Disconnect first: from here on the thread's sends fail, and the thread counts them.
+        // What the channel holds then can no longer grow, so counting it misses nothing (a
+        // count taken before the disconnect would miss a send landing in between). The
+        // messages are dropped with the channel, when the thread lets go of its end.
+        drop(std::mem::replace(&mut self.rx, crossbeam_channel::never()));
+        usize::from(self.held.take().is_some()) + self.probe.len()
     }
 }
 
@@ -235,9 +256,9 @@ fn make_pump<T: Send + 'static>(
         Direction::Outbox => {
             let outbox = cx.outbox::<T>(name)?;
             let (tx, rx) = bounded::<T>(cap);
-            let counter = tx.clone();
+            let (counter, probe) = (tx.clone(), tx.clone());
             let thread_end = ThreadEnd { end: Box::new(tx), len: Box::new(move || counter.len()) };
-            Ok(Bridge { pump: Box::new(OutPump { outbox, rx, held: None }), thread_end })
+            Ok(Bridge { pump: Box::new(OutPump { outbox, rx, held: None, probe }), thread_end })
         }
     }
 }
@@ -386,10 +407,14 @@ impl<C: ThreadedComponent> Component for Threaded<C> {
             link.proxy_notified.store(false, Ordering::SeqCst);
             let mut moved_in = 0;
             let mut moved_out = 0;
+            // A box that used its whole budget may have more: run again next cycle.
+            let mut more = false;
             for p in pumps.iter_mut() {
+                let n = p.pump(PUMP_BUDGET);
+                more |= n >= PUMP_BUDGET;
                 match p.direction() {
-                    Direction::Inbox => moved_in += p.pump(),
-                    Direction::Outbox => moved_out += p.pump(),
+                    Direction::Inbox => moved_in += n,
+                    Direction::Outbox => moved_out += n,
                 }
             }
             // Run the requests that were queued when this iteration began.
@@ -405,7 +430,11 @@ impl<C: ThreadedComponent> Component for Threaded<C> {
                 let outcome = link.outcome.lock().take();
                 return outcome.unwrap_or(Ok(()));
             }
-            cx.pause().await;
+            if more {
+                cx.yield_now().await;
+            } else {
+                cx.pause().await;
+            }
         }
     }
 }

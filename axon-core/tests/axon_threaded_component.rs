@@ -424,3 +424,85 @@ fn sends_from_the_thread_after_its_component_was_stopped_are_counted_as_dropped(
     rx.recv_timeout(LIMIT).expect("the thread sent after it was cut off");
     assert_eq!(sched.stats().dropped_dead, 1);
 }
+
+/// A thread sending as fast as it can while its component is stopped: every message it was told
+/// went out (`send` returned `Ok`) is either in the destination or counted as dropped — the ones
+/// passed on, the ones still in the channel at the cut-off, and the ones sent after it. Many
+/// rounds, stopped at different points, so that sends land around the cut-off itself.
+#[test]
+fn a_thread_stopped_mid_stream_loses_nothing_uncounted() {
+    for round in 0..200u32 {
+        let sched = Scheduler::new();
+        let (tx, rx) = mpsc::channel();
+        let sink = sched.create(from_fn(STD, |_| async { Ok(()) }));
+        let t = sched.create(body(move |cx| {
+            let out = cx.outbox::<u32>("outbox")?;
+            let mut sent = 0u64;
+            while !cx.is_stopped() {
+                match out.send(sent as u32) {
+                    Ok(()) => sent += 1,
+                    Err(_) => std::thread::yield_now(),
+                }
+            }
+            // A few more after the cut-off: each is accepted and dropped.
+            for _ in 0..3 {
+                out.send(0).map_err(|_| "no room after the cut-off")?;
+                sent += 1;
+            }
+            tx.send(sent).map_err(|_| "test gone")?;
+            Ok(())
+        }));
+        // Unbounded: whatever the proxy passes on stays in the sink's inbox, to be counted.
+        sched.link((&t, "outbox"), (&sink, "inbox")).unwrap();
+        sched.activate(&t);
+        // Stop it once the stream flows, after a number of messages that varies with the round.
+        let flowing = 1 + (round as usize * 397) % 20_000;
+        assert!(sched.run_until(LIMIT, || sink.data_ready("inbox") >= flowing), "round {round}: no stream");
+        t.stop();
+        assert!(sched.run_until(LIMIT, || t.is_finished()), "round {round}: the proxy did not end");
+        let sent = rx.recv_timeout(LIMIT).expect("the thread finished");
+        let delivered = sink.data_ready("inbox") as u64;
+        assert_eq!(delivered + sched.stats().dropped_dead, sent, "round {round}: {:?}", sched.stats());
+    }
+}
+
+/// A thread that sends without pause does not hold the scheduler in one step: each step of its
+/// proxy passes on at most 1024 messages, and another component runs between the proxy's steps.
+#[test]
+fn a_flooding_thread_does_not_hold_the_scheduler_in_one_step() {
+    let sched = Scheduler::new();
+    let sink = sched.create(from_fn(STD, |_| async { Ok(()) }));
+    let t = sched.create(body(move |cx| {
+        let out = cx.outbox::<u32>("outbox")?;
+        while !cx.is_stopped() {
+            if out.send(1).is_err() {
+                std::thread::yield_now();
+            }
+        }
+        Ok(())
+    }));
+    let ticks = std::rc::Rc::new(std::cell::Cell::new(0u32));
+    let counter = ticks.clone();
+    let ticker = sched.spawn(from_fn(STD, move |cx| async move {
+        loop {
+            counter.set(counter.get() + 1);
+            cx.yield_now().await;
+        }
+    }));
+    sched.link((&t, "outbox"), (&sink, "inbox")).unwrap();
+    sched.activate(&t);
+    assert!(sched.run_until(LIMIT, || sink.data_ready("inbox") > 0), "the stream never started");
+    for _ in 0..50 {
+        let (before, ticked) = (sink.data_ready("inbox"), ticks.get());
+        sched.step();
+        assert!(
+            sink.data_ready("inbox") - before <= 1024,
+            "one step passed on {}",
+            sink.data_ready("inbox") - before
+        );
+        assert_eq!(ticks.get(), ticked + 1, "the other component runs every cycle");
+    }
+    t.stop();
+    ticker.stop();
+    assert!(sched.run_until(LIMIT, || t.is_finished() && ticker.is_finished()));
+}
