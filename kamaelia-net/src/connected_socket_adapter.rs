@@ -14,17 +14,20 @@
 //!   goes out on `signal` once `held` is delivered, and the socket stays open for the handler's
 //!   output.
 //! - `flushing`: set by `ProducerFinished` on `control`, with the flush deadline. From then on
-//!   input is read and thrown away (`discarding`; the handler has finished with it), and once
-//!   `writing` and `inbox` are empty the adapter sends its FIN (`write_shut`) and keeps draining
-//!   input until the peer's EOF, closing then, after [`LINGER_QUIET`] without input
-//!   (`quiet_until`), or at the deadline. Closing a socket with unread input — or with input
+//!   input is read and thrown away (the handler has finished with it), and once `writing` and
+//!   `inbox` are empty the adapter sends its FIN and keeps draining input until the peer's EOF,
+//!   closing then, after [`CsaConfig::linger_quiet`] without input (`quiet_until`, set when
+//!   the FIN goes), or at the deadline. Closing a socket with unread input — or with input
 //!   still arriving — makes the kernel reset the connection and throw away whatever it had not
 //!   yet sent: a client still sending while it reads would get a truncated reply that looks
 //!   complete.
+//! - Closing is counted when the running state is dropped — however the adapter ends, even
+//!   when it is stopped from outside ([`ComponentRef::stop`](axon_core::ComponentRef::stop)):
+//!   the socket is deregistered and closed, and output never written is counted in
+//!   [`NetStats::bytes_unsent`](crate::NetStats::bytes_unsent).
 
 use std::io::{self, Write};
 use std::net::{Shutdown, SocketAddr};
-use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use axon_core::boxes::{CONTROL, INBOX, OUTBOX, SIGNAL};
@@ -73,6 +76,8 @@ pub struct CsaConfig {
     inbox_size: Option<usize>,
     /// How long a flush-then-close may wait for a peer that does not read.
     flush_timeout: Duration,
+    /// After the FIN of a flush, how long the peer may stay silent before the adapter closes.
+    linger_quiet: Duration,
 }
 
 /// The default [`CsaConfig::flush_timeout`].
@@ -86,6 +91,7 @@ impl Default for CsaConfig {
             read_chunk_size: 64 * 1024,
             inbox_size: Some(64),
             flush_timeout: DEFAULT_FLUSH_TIMEOUT,
+            linger_quiet: LINGER_QUIET,
         }
     }
 }
@@ -120,6 +126,19 @@ impl CsaConfig {
     pub fn flush_timeout(mut self, timeout: Duration) -> Self {
         self.flush_timeout = timeout;
         self
+    }
+
+    /// After its FIN, how long an adapter that is flushing to close waits for more input from
+    /// the peer (or its EOF) before it closes (default [`LINGER_QUIET`], 2 s). Each input
+    /// drained starts the wait again; the flush timeout bounds it all.
+    pub fn linger_quiet(mut self, quiet: Duration) -> Self {
+        self.linger_quiet = quiet;
+        self
+    }
+
+    /// The linger (see [`linger_quiet`](Self::linger_quiet)).
+    pub fn get_linger_quiet(&self) -> Duration {
+        self.linger_quiet
     }
 
     /// The flush timeout.
@@ -193,7 +212,7 @@ impl CsaConfig {
 /// Flushing, the adapter reads and discards whatever the peer still sends (counted in
 /// [`NetStats::bytes_discarded`](crate::NetStats::bytes_discarded)); once everything queued is
 /// written it sends FIN and goes on discarding input until the peer's EOF (or until the peer has
-/// sent nothing for [`LINGER_QUIET`]), and only then closes: closing with input unread (or still
+/// sent nothing for [`CsaConfig::linger_quiet`]), and only then closes: closing with input unread (or still
 /// arriving) would make the kernel reset the connection and drop the output it had not yet
 /// sent. A peer that neither reads nor closes is cut off at the flush timeout
 /// ([`CsaConfig::flush_timeout`]): [`HowDied::FlushTimedOut`] if output was still queued,
@@ -294,29 +313,21 @@ impl Component for ConnectedSocketAdapter {
             eof_seen: false,
             eof_to_report: false,
             flushing: None,
-            discarding: false,
-            write_shut: false,
             quiet_until: None,
             flush_timeout: self.config.flush_timeout,
+            linger_quiet: self.config.linger_quiet,
         };
         let how = conn.run(&cx).await;
-        let unsent = conn.take_unsent();
-        let Conn { io, signal, .. } = conn;
-        let reactor: Rc<Reactor> = io.reactor().clone();
-        if unsent > 0 {
-            reactor.bump(|s| s.bytes_unsent += unsent);
-            debug!(csa = %cx.name(), unsent, "output dropped at close");
-        }
-        // Deregisters and closes the socket (after a flush, its FIN has already gone).
-        drop(io.into_inner());
-        reactor.bump(|s| s.closed += 1);
+        // Counts the close and deregisters and closes the socket (after a flush, its FIN has
+        // already gone); see `Conn`'s `Drop`.
+        drop(conn);
         debug!(csa = %cx.name(), how = %how, "connection closed");
         let msg = Ipc::new(SocketShutdown { csa: Some(cx.id()), how: Some(how) });
         if let Err(e) = cx.send(msg.clone(), CREATOR_FEEDBACK) {
             debug!(error = %e, "cannot tell the creator the socket closed");
         }
-        if signal.send(msg).is_err() {
-            debug!("signal box full: SocketShutdown dropped");
+        if let Err(e) = cx.send(msg, SIGNAL) {
+            debug!(error = %e, "cannot send SocketShutdown on signal");
         }
         Ok(())
     }
@@ -348,19 +359,33 @@ struct Conn {
     eof_seen: bool,
     /// Whether `PeerEof` is still to be sent.
     eof_to_report: bool,
-    /// Set by a `ProducerFinished` (flush, then close): the deadline for the flush.
+    /// Set by a `ProducerFinished` (flush, then close): the deadline for the flush. From then
+    /// on input is still read, so that none is left unread when the socket closes (which would
+    /// reset the connection), but thrown away — the handler has finished.
     flushing: Option<Instant>,
-    /// Set with `flushing`: input is still read, so that none is left unread when the socket
-    /// closes (which would reset the connection), but thrown away — the handler has finished.
-    discarding: bool,
-    /// Whether FIN has been sent (everything queued was written while flushing); from then on
-    /// the adapter only drains input until the peer's EOF.
-    write_shut: bool,
-    /// Set when FIN is sent, and pushed back by each input drained after it: when the peer has
-    /// been quiet until then, the adapter closes without waiting for its EOF.
+    /// Set when FIN is sent (everything queued was written while flushing; from then on the
+    /// adapter only drains input), and pushed back by each input drained after it: when the
+    /// peer has been quiet until then, the adapter closes without waiting for its EOF.
     quiet_until: Option<Instant>,
     /// How long a flush may take.
     flush_timeout: Duration,
+    /// How long the peer may stay quiet after our FIN.
+    linger_quiet: Duration,
+}
+
+impl Drop for Conn {
+    /// The close, however the adapter ends (returning, or stopped from outside): output that
+    /// will never be written is counted, and the close; the socket is deregistered and closed
+    /// as `io` drops, just after.
+    fn drop(&mut self) {
+        let unsent = self.take_unsent();
+        let reactor = self.io.reactor();
+        if unsent > 0 {
+            reactor.bump(|s| s.bytes_unsent += unsent);
+            debug!(unsent, "output dropped at close");
+        }
+        reactor.bump(|s| s.closed += 1);
+    }
 }
 
 impl Conn {
@@ -374,7 +399,7 @@ impl Conn {
                 }
             }
             let mut busy = false;
-            if !self.write_shut {
+            if !self.write_shut() {
                 match self.write() {
                     Ok(b) => busy = b,
                     Err(e) => return self.classify(&e),
@@ -408,6 +433,11 @@ impl Conn {
         }
     }
 
+    /// Whether FIN has been sent.
+    fn write_shut(&self) -> bool {
+        self.quiet_until.is_some()
+    }
+
     /// Takes the output that will never be written (the rest of a chunk begun, and everything
     /// queued), returning its size in bytes. Taking it makes room, so a producer waiting for
     /// room is woken, and its next send finds the adapter ended.
@@ -425,7 +455,6 @@ impl Conn {
             }
             if msg.is_producer_finished() && self.flushing.is_none() {
                 self.flushing = Some(axon_core::deadline_after(self.flush_timeout));
-                self.discarding = true;
                 self.held = None;
                 // The handler has finished: it needs no news of the end of its input.
                 self.eof_to_report = false;
@@ -435,24 +464,25 @@ impl Conn {
     }
 
     /// While flushing: sends FIN once everything queued is written, and says when to close —
-    /// at the peer's EOF after our FIN, when the peer has been quiet for [`LINGER_QUIET`] after
-    /// it, or at the deadline.
+    /// at the peer's EOF after our FIN, when the peer has been quiet for the linger after it,
+    /// or at the deadline.
     fn flush_progress(&mut self) -> Option<HowDied> {
         let deadline = self.flushing?;
         let now = Instant::now();
-        if !self.write_shut && self.writing.is_none() && self.inbox.is_empty() {
+        if !self.write_shut() && self.writing.is_none() && self.inbox.is_empty() {
             if let Err(e) = self.io.get().shutdown(Shutdown::Write) {
                 // The connection is already gone (reset): the next read reports it.
                 debug!(error = %e, "cannot shut the socket's write side");
             }
-            self.write_shut = true;
-            self.quiet_until = now.checked_add(LINGER_QUIET);
+            self.quiet_until = Some(axon_core::deadline_after(self.linger_quiet));
         }
-        if self.write_shut && (self.eof_seen || self.quiet_until.is_some_and(|q| now >= q)) {
-            return Some(HowDied::Flushed);
+        if let Some(quiet) = self.quiet_until {
+            if self.eof_seen || now >= quiet {
+                return Some(HowDied::Flushed);
+            }
         }
         if now >= deadline {
-            return Some(if self.write_shut { HowDied::Flushed } else { HowDied::FlushTimedOut });
+            return Some(if self.write_shut() { HowDied::Flushed } else { HowDied::FlushTimedOut });
         }
         None
     }
@@ -523,7 +553,7 @@ impl Conn {
                     self.reading = false;
                     self.eof_seen = true;
                     // A handler that has finished needs no news of the end of its input.
-                    self.eof_to_report = !self.discarding;
+                    self.eof_to_report = self.flushing.is_none();
                 }
                 Ok((data, short)) => {
                     let n = data.len();
@@ -533,10 +563,10 @@ impl Conn {
                         // after the peer's close was reported: its EOF must still be read.
                         self.io.clear(READABLE);
                     }
-                    if self.discarding {
+                    if self.flushing.is_some() {
                         self.io.reactor().bump(|s| s.bytes_discarded += n as u64);
-                        if self.write_shut {
-                            self.quiet_until = Instant::now().checked_add(LINGER_QUIET);
+                        if self.write_shut() {
+                            self.quiet_until = Some(axon_core::deadline_after(self.linger_quiet));
                         }
                     } else {
                         self.io.reactor().note_read(n);

@@ -158,8 +158,9 @@ fn a_flush_then_close_while_the_client_still_sends_delivers_every_byte_then_eof(
 fn after_its_fin_an_adapter_closes_once_the_peer_has_been_quiet_without_waiting_for_its_eof() {
     let sched = Scheduler::new();
     let (client, server_end) = connected_pair(None);
-    // Were it to wait for the client's EOF, it would wait longer than the test does.
-    let config = CsaConfig::default().flush_timeout(TIMEOUT * 10);
+    // Were it to wait for the client's EOF, it would wait longer than the test does. A short
+    // linger: the client says nothing after reading the reply.
+    let config = CsaConfig::default().flush_timeout(TIMEOUT * 10).linger_quiet(Duration::from_millis(50));
     let csa = sched.create(ConnectedSocketAdapter::new(server_end, config).unwrap());
     let data = Arc::new(pattern(10, 100_000));
     let handler = sched.create(sender_then_finished(data.clone()));
