@@ -190,8 +190,6 @@ pub(crate) struct Shared {
     custom_park: Cell<bool>,
     /// Components polled since the park was last given a chance to report readiness.
     polled_since_io: Cell<usize>,
-    /// The slots' capacity after the last attempt to shrink them (see `trim`).
-    slots_trimmed_at: Cell<usize>,
     /// The component to poll right after the one being polled: woken by it through an inbox
     /// with handoff on ([`Inbox::set_handoff`](crate::Inbox::set_handoff)). Its state is
     /// `Queued`, as if it were on the run queue; empty between polls.
@@ -463,15 +461,13 @@ impl Shared {
             q.shrink_to(64);
         }
         drop(q);
-        // The slots can shrink only down to the last one in use, and shrinking scans them: try
-        // when at most a quarter are in use, and not again at the same size, unless none is in
-        // use (then it frees them all, whatever an earlier try left).
+        // The slots can shrink only down to the last one in use: try when at most a quarter are
+        // in use. A try that cannot shrink (the last slot is in use) costs a check; one that
+        // can scans the slots once.
         let mut tasks = self.tasks.borrow_mut();
         let cap = tasks.capacity();
-        let due = tasks.is_empty() || (tasks.len() < cap / 4 && cap != self.slots_trimmed_at.get());
-        if cap > 1024 && due {
+        if cap > 1024 && tasks.len() < cap / 4 {
             tasks.shrink_to_fit();
-            self.slots_trimmed_at.set(tasks.capacity());
         }
     }
 
@@ -900,7 +896,6 @@ impl Scheduler {
             park: RefCell::new(Some(Box::new(thread_park))),
             custom_park: Cell::new(false),
             polled_since_io: Cell::new(0),
-            slots_trimmed_at: Cell::new(0),
             next: Cell::new(None),
         });
         Scheduler { shared }

@@ -55,14 +55,33 @@ fn the_heap_returns_to_where_it_started_after_100_000_components_have_ended() {
     for _ in 0..100_000 {
         sched.spawn(from_fn(STD, busy));
     }
-    let last = sched.spawn(from_fn(STD, |cx| async move {
-        loop {
-            cx.pause().await;
-        }
-    }));
+    let last = sched.spawn(from_fn(STD, parked));
     sched.run_until_idle();
     last.stop();
     sched.run();
     let left = net_bytes(&region);
     assert!(left < 64 * 1024, "{left} bytes still held once the last of the burst ended");
+
+    // The same while a component from before the burst lives on: the slots shrink back to it
+    // once the burst's last one ends, though an earlier try (while that one lived) could not.
+    let region = Region::new(GLOBAL);
+    let keeper = sched.spawn(from_fn(STD, parked));
+    for _ in 0..100_000 {
+        sched.spawn(from_fn(STD, busy));
+    }
+    let last = sched.spawn(from_fn(STD, parked));
+    sched.run_until_idle();
+    last.stop();
+    sched.run_until_idle();
+    let left = net_bytes(&region);
+    assert!(left < 64 * 1024, "{left} bytes still held with one component from before the burst alive");
+    keeper.stop();
+    sched.run();
+}
+
+/// Pauses until stopped.
+async fn parked(cx: Context) -> axon_core::ComponentResult {
+    loop {
+        cx.pause().await;
+    }
 }
