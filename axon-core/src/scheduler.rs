@@ -508,13 +508,9 @@ impl Shared {
                 break;
             }
             for t in tasks {
-                let key = t.key();
-                finish(t.clone(), EndCause::Stopped);
-                // `finish` frees the slot; make sure of it, so this loop always ends.
-                let mut slab = self.tasks.borrow_mut();
-                if slab.get(key).is_some_and(|s| Rc::ptr_eq(s, &t)) {
-                    slab.remove(key);
-                }
+                // `finish` frees the slot before any of the component's code runs, so this
+                // loop always ends.
+                finish(t, EndCause::Stopped);
             }
         }
         self.run_queue.borrow_mut().clear();
@@ -551,8 +547,17 @@ pub(crate) fn finish(task: Rc<Task>, cause: EndCause) {
     }
     let was_active = task.state.get() != State::Inactive;
     task.state.set(State::Done);
-    drop_quietly(task.body.take());
     let shared = task.shared.clone();
+    // The slot is freed first, before any of the component's own code (its future's and its
+    // messages' `Drop`) runs, so that however that code behaves the slot does not outlive it.
+    if was_active {
+        let key = task.key();
+        let mut tasks = shared.tasks.borrow_mut();
+        if tasks.get(key).is_some_and(|t| Rc::ptr_eq(t, &task)) {
+            tasks.remove(key);
+        }
+    }
+    drop_quietly(task.body.take());
     // Remove the links it made, then close its inboxes.
     // (Most components never made a link or had a parent: their extras were never allocated,
     // and ending them does not allocate them.)
@@ -585,13 +590,6 @@ pub(crate) fn finish(task: Rc<Task>, cause: EndCause) {
             s.panicked += 1;
         }
     });
-    if was_active {
-        let key = task.key();
-        let mut tasks = shared.tasks.borrow_mut();
-        if tasks.get(key).is_some_and(|t| Rc::ptr_eq(t, &task)) {
-            tasks.remove(key);
-        }
-    }
     for w in watchers {
         if let Some(parent) = w.upgrade() {
             parent.with_extras(|e| {
