@@ -746,9 +746,10 @@ pub struct WakeHandle {
 }
 
 impl WakeHandle {
-    /// Counts a message that a thread sent for a component that has ended.
-    pub(crate) fn count_dropped(&self) {
-        self.remote.dropped_by_threads.fetch_add(1, Ordering::Relaxed);
+    /// Counts `n` messages dropped on their way between a threaded component's thread and its
+    /// boxes because one side had ended ([`Stats::dropped_dead`]).
+    pub(crate) fn count_dropped(&self, n: u64) {
+        self.remote.dropped_by_threads.fetch_add(n, Ordering::Relaxed);
     }
 
     /// Wakes the component: a queue push and, if the scheduler is parked, one unpark.

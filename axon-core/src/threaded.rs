@@ -144,16 +144,19 @@ trait Pump {
     fn pump(&mut self, budget: usize) -> usize;
     /// Messages still waiting in the channel (outbound) — what must be flushed before ending.
     fn backlog(&self) -> usize;
-    /// Drops the outbound messages not yet sent on (the component is ending without them);
-    /// returns how many.
-    fn discard(&mut self) -> usize {
-        0
+    /// Cuts the thread's side off (its later sends fail) and gives back the outbound messages
+    /// not yet sent on, which the component is ending without: the one taken out of the
+    /// channel, if any, and how many more the channel holds (dropped with the channel).
+    fn discard(&mut self) -> (Option<Box<dyn Any>>, usize) {
+        (None, 0)
     }
 }
 
 struct InPump<T> {
     inbox: Inbox<T>,
     tx: Sender<T>,
+    /// Counts a message taken from `inbox` that the thread, gone, can no longer receive.
+    drops: WakeHandle,
 }
 
 impl<T: 'static> Pump for InPump<T> {
@@ -169,7 +172,9 @@ impl<T: 'static> Pump for InPump<T> {
             match self.inbox.recv() {
                 Some(m) => {
                     if self.tx.try_send(m).is_err() {
-                        // The thread's end is gone: the message cannot be delivered.
+                        // The thread's end is gone (it cannot be full: only this pump fills
+                        // it, and it checked for room): the message cannot be delivered.
+                        self.drops.count_dropped(1);
                         break;
                     }
                     n += 1;
@@ -229,13 +234,14 @@ impl<T: 'static> Pump for OutPump<T> {
     fn backlog(&self) -> usize {
         self.rx.len() + usize::from(self.held.is_some())
     }
-    fn discard(&mut self) -> usize {
+    fn discard(&mut self) -> (Option<Box<dyn Any>>, usize) {
         // Disconnect first: from here on the thread's sends fail, and the thread counts them.
         // What the channel holds then can no longer grow, so counting it misses nothing (a
         // count taken before the disconnect would miss a send landing in between). The
         // messages are dropped with the channel, when the thread lets go of its end.
         drop(std::mem::replace(&mut self.rx, crossbeam_channel::never()));
-        usize::from(self.held.take().is_some()) + self.probe.len()
+        let held = self.held.take().map(|m| Box::new(m) as Box<dyn Any>);
+        (held, self.probe.len())
     }
 }
 
@@ -251,7 +257,7 @@ fn make_pump<T: Send + 'static>(
             let (tx, rx) = bounded::<T>(cap);
             let counter = rx.clone();
             let thread_end = ThreadEnd { end: Box::new(rx), len: Box::new(move || counter.len()) };
-            Ok(Bridge { pump: Box::new(InPump { inbox, tx }), thread_end })
+            Ok(Bridge { pump: Box::new(InPump { inbox, tx, drops: cx.wake_handle() }), thread_end })
         }
         Direction::Outbox => {
             let outbox = cx.outbox::<T>(name)?;
@@ -453,13 +459,25 @@ struct CutOff {
 
 impl Drop for CutOff {
     fn drop(&mut self) {
-        for mut p in self.pumps.drain(..) {
-            for _ in 0..p.discard() {
-                self.wake.count_dropped();
-            }
+        let mut pumps = std::mem::take(&mut self.pumps);
+        let mut held = Vec::new();
+        let mut lost = 0;
+        for p in &mut pumps {
+            let (h, queued) = p.discard();
+            lost += queued + usize::from(h.is_some());
+            held.extend(h);
         }
+        self.wake.count_dropped(lost as u64);
         self.link.stopped.store(true, Ordering::SeqCst);
         self.link.signal();
+        // The messages go last, each on its own (with the pumps' channels, those still queued
+        // there): one whose `Drop` panics cannot keep the thread from learning it was cut off.
+        for m in held {
+            crate::scheduler::drop_quietly(m);
+        }
+        for p in pumps {
+            crate::scheduler::drop_quietly(p);
+        }
     }
 }
 
@@ -761,7 +779,7 @@ impl<T: Send + 'static> ThreadOutbox<T> {
                 Err(NoSpaceInBox { message, capacity: self.tx.capacity().unwrap_or(usize::MAX) })
             }
             Err(TrySendError::Disconnected(_)) => {
-                self.wake.count_dropped();
+                self.wake.count_dropped(1);
                 Ok(())
             }
         }

@@ -466,21 +466,29 @@ fn a_thread_stopped_mid_stream_loses_nothing_uncounted() {
     }
 }
 
-/// A thread that sends without pause does not hold the scheduler in one step: each step of its
-/// proxy passes on at most 1024 messages, and another component runs between the proxy's steps.
+/// A thread that has queued more than a step's worth does not hold the scheduler in one step:
+/// each step of its proxy passes on exactly 1024 messages, yields, and goes on in the next
+/// cycle, after the other components have run.
 #[test]
 fn a_flooding_thread_does_not_hold_the_scheduler_in_one_step() {
+    const QUEUED: u32 = 5000;
     let sched = Scheduler::new();
     let sink = sched.create(from_fn(STD, |_| async { Ok(()) }));
-    let t = sched.create(body(move |cx| {
-        let out = cx.outbox::<u32>("outbox")?;
-        while !cx.is_stopped() {
-            if out.send(1).is_err() {
-                std::thread::yield_now();
+    let (tx, rx) = mpsc::channel();
+    let t = sched.create(
+        body(move |cx| {
+            let out = cx.outbox::<u32>("outbox")?;
+            for n in 0..QUEUED {
+                out.send(n).map_err(|_| "the bridge holds them all")?;
             }
-        }
-        Ok(())
-    }));
+            tx.send(()).map_err(|_| "test gone")?;
+            while !cx.is_stopped() {
+                cx.pause(Some(Duration::from_millis(20)));
+            }
+            Ok(())
+        })
+        .queue_len(QUEUED as usize),
+    );
     let ticks = std::rc::Rc::new(std::cell::Cell::new(0u32));
     let counter = ticks.clone();
     let ticker = sched.spawn(from_fn(STD, move |cx| async move {
@@ -491,18 +499,40 @@ fn a_flooding_thread_does_not_hold_the_scheduler_in_one_step() {
     }));
     sched.link((&t, "outbox"), (&sink, "inbox")).unwrap();
     sched.activate(&t);
-    assert!(sched.run_until(LIMIT, || sink.data_ready("inbox") > 0), "the stream never started");
-    for _ in 0..50 {
+    // The proxy's first step starts the thread; the test steps again only once the thread has
+    // queued everything.
+    sched.step();
+    rx.recv_timeout(LIMIT).expect("the thread queued its messages");
+    for _ in 0..2 {
         let (before, ticked) = (sink.data_ready("inbox"), ticks.get());
         sched.step();
-        assert!(
-            sink.data_ready("inbox") - before <= 1024,
-            "one step passed on {}",
-            sink.data_ready("inbox") - before
-        );
-        assert_eq!(ticks.get(), ticked + 1, "the other component runs every cycle");
+        assert_eq!(sink.data_ready("inbox") - before, 1024, "one step passes on one budget's worth");
+        assert_eq!(ticks.get(), ticked + 1, "the other component runs in the same cycle");
     }
+    assert!(sched.run_until(LIMIT, || sink.data_ready("inbox") == QUEUED as usize), "the rest follows");
     t.stop();
     ticker.stop();
     assert!(sched.run_until(LIMIT, || t.is_finished() && ticker.is_finished()));
+}
+
+/// Messages that reach a threaded component's inbox after its thread has gone (and let go of
+/// its end of the bridge) are counted as dropped, whether the proxy had already taken one to
+/// pass on or they were still waiting in the inbox.
+#[test]
+fn messages_for_a_thread_that_has_gone_are_counted_as_dropped() {
+    let sched = Scheduler::new();
+    let (tx, rx) = mpsc::channel();
+    let t = sched.spawn(body(move |cx| {
+        // Lets go of the thread's ends before saying so.
+        drop(cx);
+        tx.send(()).map_err(|_| "test gone")?;
+        Ok(())
+    }));
+    sched.step();
+    rx.recv_timeout(LIMIT).expect("the thread let go of its ends");
+    for n in 0..3u32 {
+        t.deliver("inbox", n).unwrap();
+    }
+    assert!(sched.run_until(LIMIT, || t.is_finished()));
+    assert_eq!(sched.stats().dropped_dead, 3, "{:?}", sched.stats());
 }
