@@ -218,9 +218,11 @@ pub(crate) struct Storage<T> {
     /// Whether a delivery that wakes `owner` runs it right after the sender (off unless the
     /// owner turns it on: [`Inbox::set_handoff`]).
     handoff: Cell<bool>,
-    /// Whether `readers` may be non-empty: a push checks this flag, not the list.
+    /// Whether `readers` may be non-empty: a push that wakes the owner checks this flag, not
+    /// the list.
     has_readers: Cell<bool>,
-    /// Whether `waiters` may be non-empty: a collection checks this flag, not the list.
+    /// Whether `waiters` may be non-empty: a collection that wakes producers checks this flag,
+    /// not the list.
     has_waiters: Cell<bool>,
     /// Whether a collection wakes `producers` (Axon's rule 2; on unless the owner turns it off).
     notify_producers: Cell<bool>,
@@ -369,7 +371,11 @@ impl<T> Storage<T> {
         if self.owner.upgrade().is_some_and(|o| o.is_running()) {
             return;
         }
-        let Some(me) = crate::scheduler::current_task(fallback) else { return };
+        // This storage's owner names the scheduler; the handle's owner only if this one has
+        // gone (which leaves nothing to wait for anyway).
+        let current =
+            crate::scheduler::current_task(&self.owner).or_else(|| crate::scheduler::current_task(fallback));
+        let Some(me) = current else { return };
         if me.ptr_eq(&self.owner) {
             return;
         }
@@ -382,7 +388,11 @@ impl<T> Storage<T> {
     /// waiting for room — because the chain it is part of has changed: each retries.
     fn wake_all_waiting(&self) {
         self.wake_waiters();
-        self.wake_owner();
+        self.wake_readers();
+        // A plain wake even with handoff on: this is no delivery to hand off to.
+        if let Some(owner) = self.owner.upgrade() {
+            owner.wake();
+        }
     }
 
     /// Wakes every component waiting for room here (they retry their send).
@@ -422,7 +432,8 @@ impl<T> Storage<T> {
 }
 
 /// A list of components waiting on a storage, guarded by a flag in the storage's first cache
-/// line (`has_readers`, `has_waiters`) so that a push or pop checks one byte, not the list.
+/// line (`has_readers`, `has_waiters`) so that the wake paths of a push or pop check one byte,
+/// not the list.
 /// Wakes and empties the list if the flag says it may hold anyone: the check inline in the
 /// (cold) wake paths, the work out of line.
 #[inline(always)]
@@ -436,7 +447,9 @@ fn wake_listed(flag: &Cell<bool>, list: &RefCell<Vec<Weak<Task>>>) {
 #[inline(never)]
 fn wake_listed_now(flag: &Cell<bool>, list: &RefCell<Vec<Weak<Task>>>) {
     flag.set(false);
-    wake_all(&std::mem::take(&mut *list.borrow_mut()));
+    // Taken out first: no borrow of the list is held while components are woken.
+    let woken = std::mem::take(&mut *list.borrow_mut());
+    wake_all(&woken);
 }
 
 /// Adds `me` to a flag-guarded list (see [`wake_listed`]), once.

@@ -197,7 +197,7 @@ impl ComponentRef {
     /// Names its box `name` on side `direction`, whether or not it exists: for error messages
     /// such as [`LinkError::UnknownBox`](crate::LinkError::UnknownBox).
     pub fn box_name(&self, direction: crate::Direction, name: &str) -> crate::BoxName {
-        crate::BoxName { component: self.name(), id: self.id(), direction, name: name.to_owned() }
+        self.task.box_name(direction, name)
     }
 
     /// Whether it has been activated and has not ended.

@@ -244,8 +244,9 @@ pub(crate) struct Extras {
 ///
 /// Laid out by hand (`repr(C)`): what a wake and a poll read — the state bytes, the slot key,
 /// the `main` future and the scheduler — come first, beside the `Rc`'s reference counts that a
-/// wake through a `Weak` reads too, so that waking and polling a component whose record is no
-/// longer cached costs one cache line, not three.
+/// wake through a `Weak` reads too: 48 bytes, so that waking and polling a component whose
+/// record is no longer cached costs one or two cache lines (the allocation is aligned to 16
+/// bytes, not 64), not three.
 #[repr(C)]
 pub(crate) struct Task {
     /// Where the task is (see the module docs).
