@@ -325,6 +325,47 @@ fn a_message_whose_drop_panics_when_its_component_ends_ends_nothing_else() {
     assert!(more.is_finished());
 }
 
+/// The scheduler drops a component's future when it is stopped, and its tracked resources when
+/// it ends: a panic in either `Drop` is caught, ends nothing else, and `stop` still ends
+/// everything.
+#[test]
+fn a_future_or_a_tracked_resource_whose_drop_panics_ends_nothing_else() {
+    let s = Scheduler::new();
+    let holds_in_its_future = s.spawn(from_fn(STD, |cx| async move {
+        let _bomb = PanicOnDrop;
+        loop {
+            cx.pause().await;
+        }
+    }));
+    let tracks_one = s.spawn(from_fn(STD, |cx| async move {
+        cx.track_resource(PanicOnDrop, "inbox")?;
+        Ok(())
+    }));
+    let bystander = s.spawn(from_fn(STD, |cx| async move {
+        let inbox = cx.inbox::<u32>("inbox")?;
+        let _ = inbox.recv_wait().await;
+        Ok(())
+    }));
+    s.run_until_idle();
+    assert!(matches!(tracks_one.end_cause(), Some(EndCause::Finished)), "{:?}", tracks_one.end_cause());
+    holds_in_its_future.stop();
+    s.run_until_idle();
+    assert!(matches!(holds_in_its_future.end_cause(), Some(EndCause::Stopped)));
+    bystander.deliver("inbox", 5u32).expect("the bystander is alive");
+    s.run_until_idle();
+    assert!(bystander.is_finished(), "the rest of the system carries on");
+    let more = s.spawn(from_fn(STD, |cx| async move {
+        let _bomb = PanicOnDrop;
+        loop {
+            cx.pause().await;
+        }
+    }));
+    s.run_until_idle();
+    s.stop();
+    assert!(more.is_finished());
+    assert_eq!(s.component_count(), 0);
+}
+
 // ----- recv_wait by a component that does not own the box -----
 
 #[test]

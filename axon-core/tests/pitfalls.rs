@@ -383,3 +383,31 @@ fn a_producer_waiting_for_room_is_woken_when_the_limit_is_raised() {
     assert!(done.get() && producer.is_finished());
     assert_eq!(consumer.data_ready("inbox"), 2);
 }
+
+#[test]
+fn a_producer_waiting_for_room_is_woken_when_the_chain_it_feeds_is_remade() {
+    let s = Scheduler::new();
+    let (producer, consumer, _link, done) = stuck_producer(&s);
+    // The full inbox is linked onward to one with room: the producer's sends now end there.
+    let roomy = s.create(from_fn(STD, |_| async { Ok(()) }));
+    s.link_with(
+        (&consumer, "inbox"),
+        (&roomy, "inbox"),
+        axon_core::LinkOptions::new().passthrough(axon_core::Passthrough::Inbound),
+    )
+    .expect("passthrough link");
+    s.run_until_idle();
+    assert!(done.get() && producer.is_finished());
+    assert_eq!(roomy.data_ready("inbox"), 2, "the waiting message, moved on, and the retried one");
+}
+
+#[test]
+fn a_producer_waiting_for_room_is_woken_when_the_consumer_ends() {
+    let s = Scheduler::new();
+    let (producer, consumer, _link, done) = stuck_producer(&s);
+    consumer.stop();
+    s.run_until_idle();
+    // Its retried send goes to an ended component: dropped and counted, as any such send.
+    assert!(done.get() && producer.is_finished());
+    assert_eq!(s.stats().dropped_dead, 2, "the message left queued and the retried one");
+}

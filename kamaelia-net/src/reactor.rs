@@ -27,7 +27,7 @@ use axon_core::{Context, LocalWaker, Park, Scheduler, Unpark};
 use mio::event::Source;
 use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
-use tracing::warn;
+use tracing::{info, warn};
 
 /// The token of the reactor's own [`Waker`]: an unpark from another thread.
 const WAKE_TOKEN: Token = Token(usize::MAX);
@@ -269,7 +269,7 @@ impl Reactor {
     fn poll_succeeded(&self) {
         let mut failures = self.poll_failures.get();
         if let Some(n) = failures.succeeded() {
-            warn!(failed_polls = n, "reactor poll works again");
+            info!(failed_polls = n, "reactor poll works again");
         }
         self.poll_failures.set(failures);
     }
