@@ -15,10 +15,11 @@
 //!
 //! # Memory
 //! A buffer of `chunk` bytes' capacity per connection, and the one before it. Chunks split off a
-//! buffer share its allocation. When less than [`MIN_ROOM`] is left, the current buffer, else the
-//! one before it, is taken back whole if every chunk sent from it has been dropped (the usual
-//! case: the handler has echoed them and the adapter has written them); only if neither can be is
-//! a new one allocated. So a connection holds at most two buffers beyond the chunks still in
+//! buffer share its allocation. Before each read the current buffer is taken back whole if every
+//! chunk sent from it has been dropped (the usual case: the handler has echoed them and the
+//! adapter has written them), so reads start again at its front. When that is refused and less
+//! than [`MIN_ROOM`] is left, the buffer before it is taken back instead if it can be; only if
+//! neither can be is a new one allocated. So a connection holds at most two buffers beyond the chunks still in
 //! flight, and a streaming connection does not free and re-allocate 64 KiB every few reads
 //! (which had glibc return and re-fault the heap's top pages: 890 `brk` calls in 2 s).
 //!
@@ -62,20 +63,17 @@ impl ReadBuf {
         // Start again at the front of the buffer whenever every chunk split off it has been
         // dropped (in request/response, the last one was echoed and written before the next
         // read): reads then keep landing in the same, cache-hot bytes instead of walking through
-        // the whole buffer, a fresh cache line per small message. A no-op (one check) when the
-        // buffer is already at its front; refused while chunks are alive.
-        if self.buf.capacity() < self.chunk {
-            // `false` (refused) leaves the buffer as it was.
-            let _ = self.buf.try_reclaim(self.chunk);
-        }
-        if self.buf.capacity() - self.buf.len() < MIN_ROOM.min(self.chunk) {
-            // Reuse this buffer or the one before it if no chunk from it is alive any more;
-            // else allocate. At most two allocations per connection are held this way.
+        // the whole buffer, a fresh cache line per small message. The check reads the buffer's
+        // shared count (an atomic load); it is skipped while the buffer is at its front.
+        let reclaimed = self.buf.capacity() >= self.chunk || self.buf.try_reclaim(self.chunk);
+        // `buf` is always empty here, so its capacity is the room left.
+        if !reclaimed && self.buf.capacity() < MIN_ROOM.min(self.chunk) {
+            // Chunks of this buffer are alive and it is nearly used up: reuse the one before
+            // it if none of its chunks is alive any more, else allocate. At most two
+            // allocations per connection are held this way.
+            std::mem::swap(&mut self.buf, &mut self.previous);
             if !self.buf.try_reclaim(self.chunk) {
-                std::mem::swap(&mut self.buf, &mut self.previous);
-                if !self.buf.try_reclaim(self.chunk) {
-                    self.buf = BytesMut::with_capacity(self.chunk);
-                }
+                self.buf = BytesMut::with_capacity(self.chunk);
             }
         }
         let room = self.buf.spare_capacity_mut();
