@@ -6,10 +6,8 @@
 
 mod util;
 
-use std::cell::RefCell;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +19,7 @@ use bytes::Bytes;
 use kamaelia_net::ipc::{HowDied, SocketShutdown};
 use kamaelia_net::{ConnectedSocketAdapter, CsaConfig, Reactor};
 use socket2::{Domain, Socket, Type};
-use util::{pattern, TIMEOUT};
+use util::{pattern, watch_signal, TIMEOUT};
 
 const BYTES: &[BoxDecl] = &boxes::standard::<Bytes>();
 
@@ -40,25 +38,6 @@ fn connected_pair(rcvbuf: Option<usize>) -> (TcpStream, TcpStream) {
     client.set_write_timeout(Some(TIMEOUT)).unwrap();
     let (server_end, _) = listener.accept().unwrap();
     (client, server_end)
-}
-
-/// A component that records what `csa` says on `signal` until its `SocketShutdown`.
-fn watch_signal(sched: &Scheduler, csa: &ComponentRef) -> (ComponentRef, Rc<RefCell<Vec<Ipc>>>) {
-    let seen: Rc<RefCell<Vec<Ipc>>> = Rc::default();
-    let log = seen.clone();
-    let watcher = sched.spawn(from_fn(BYTES, move |cx| async move {
-        let control = cx.inbox::<Ipc>(CONTROL)?;
-        loop {
-            let msg = control.recv_wait().await;
-            let last = msg.is::<SocketShutdown>();
-            log.borrow_mut().push(msg);
-            if last {
-                return Ok(());
-            }
-        }
-    }));
-    sched.link((csa, SIGNAL), (&watcher, CONTROL)).unwrap();
-    (watcher, seen)
 }
 
 /// How the adapter said it died, from the messages its `signal` carried.
@@ -127,7 +106,7 @@ fn a_flush_then_close_while_the_client_still_sends_delivers_every_byte_then_eof(
     let csa = sched.create(ConnectedSocketAdapter::new(server_end, config).unwrap());
     let data = Arc::new(pattern(8, TOTAL));
     let handler = sched.create(sender_then_finished(data.clone()));
-    let (watcher, seen) = watch_signal(&sched, &csa);
+    let (watcher, seen) = watch_signal(&sched, &csa, |m| m.is::<SocketShutdown>());
     wire(&sched, &csa, &handler, 4);
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -164,7 +143,7 @@ fn after_its_fin_an_adapter_closes_once_the_peer_has_been_quiet_without_waiting_
     let csa = sched.create(ConnectedSocketAdapter::new(server_end, config).unwrap());
     let data = Arc::new(pattern(10, 100_000));
     let handler = sched.create(sender_then_finished(data.clone()));
-    let (watcher, seen) = watch_signal(&sched, &csa);
+    let (watcher, seen) = watch_signal(&sched, &csa, |m| m.is::<SocketShutdown>());
     wire(&sched, &csa, &handler, 4);
     // The client reads the whole reply and its EOF, and keeps its own side open, saying nothing.
     let reader = std::thread::spawn(move || {
@@ -188,7 +167,7 @@ fn shutdown_microprocess_closes_at_once_dropping_unwritten_data() {
     let config = CsaConfig::default().inbox_size(Some(INBOX_SIZE)).flush_timeout(TIMEOUT * 10);
     let csa = sched.create(ConnectedSocketAdapter::new(server_end, config).unwrap());
     let handler = sched.create(sender_then_finished(Arc::new(pattern(9, TOTAL))));
-    let (watcher, seen) = watch_signal(&sched, &csa);
+    let (watcher, seen) = watch_signal(&sched, &csa, |m| m.is::<SocketShutdown>());
     sched.link((&handler, OUTBOX), (&csa, INBOX)).unwrap();
     sched.activate(&csa);
     sched.activate(&handler);
@@ -217,7 +196,7 @@ fn output_arriving_after_the_fin_is_dropped_and_counted_not_written() {
     let (client, server_end) = connected_pair(None);
     let config = CsaConfig::default().flush_timeout(TIMEOUT * 10);
     let csa = sched.create(ConnectedSocketAdapter::new(server_end, config).unwrap());
-    let (watcher, seen) = watch_signal(&sched, &csa);
+    let (watcher, seen) = watch_signal(&sched, &csa, |m| m.is::<SocketShutdown>());
     sched.activate(&csa);
     let reply = pattern(11, 50_000);
     csa.deliver(INBOX, Bytes::from(reply.clone())).unwrap();

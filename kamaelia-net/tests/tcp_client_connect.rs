@@ -13,7 +13,7 @@ use axon_core::{from_fn, BoxDecl};
 use bytes::Bytes;
 use kamaelia_net::ipc::{ConnectFailed, HowDied, SocketShutdown};
 use kamaelia_net::{TcpClient, TcpServerConfig};
-use util::{EchoServer, TIMEOUT};
+use util::{watch_signal, EchoServer, TIMEOUT};
 
 const DRIVER: &[BoxDecl] = &boxes::standard::<Bytes>();
 
@@ -77,7 +77,7 @@ fn a_stop_message_while_connecting_is_forwarded_and_ends_the_client() {
     let client =
         sched.create(TcpClient::new(l.local_addr().unwrap()).connect_timeout(Duration::from_secs(5)));
     client.deliver(CONTROL, Ipc::shutdown_microprocess()).unwrap();
-    let (watcher, seen) = watch_signal(&sched, &client);
+    let (watcher, seen) = watch_signal(&sched, &client, |_| true);
     sched.activate(&client);
     sched.activate(&watcher);
     assert!(sched.run_until(TIMEOUT, || client.is_finished() && watcher.is_finished()));
@@ -123,7 +123,7 @@ fn client_reports_a_connect_timeout_on_signal() {
 fn connect_failure(addr: std::net::SocketAddr, timeout: Duration) -> ConnectFailed {
     let sched = axon_core::Scheduler::new();
     let client = sched.create(TcpClient::new(addr).connect_timeout(timeout));
-    let (watcher, seen) = watch_signal(&sched, &client);
+    let (watcher, seen) = watch_signal(&sched, &client, |_| true);
     sched.activate(&client);
     sched.activate(&watcher);
     assert!(sched.run_until(TIMEOUT, || client.is_finished() && watcher.is_finished()));
@@ -132,21 +132,4 @@ fn connect_failure(addr: std::net::SocketAddr, timeout: Duration) -> ConnectFail
     let failed = seen[0].downcast_ref::<ConnectFailed>().expect("ConnectFailed on signal").clone();
     assert_eq!(failed.addr, addr);
     failed
-}
-
-/// A component that records the first message `client` sends on `signal`.
-fn watch_signal(
-    sched: &axon_core::Scheduler,
-    client: &axon_core::ComponentRef,
-) -> (axon_core::ComponentRef, Rc<RefCell<Vec<Ipc>>>) {
-    let seen: Rc<RefCell<Vec<Ipc>>> = Rc::default();
-    let log = seen.clone();
-    let watcher = sched.create(from_fn(DRIVER, move |cx| async move {
-        let control = cx.inbox::<Ipc>(CONTROL)?;
-        let msg = control.recv_wait().await;
-        log.borrow_mut().push(msg);
-        Ok(())
-    }));
-    sched.link((client, SIGNAL), (&watcher, CONTROL)).unwrap();
-    (watcher, seen)
 }

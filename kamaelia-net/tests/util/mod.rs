@@ -251,3 +251,28 @@ pub fn echo_exchange(addr: SocketAddr, data: Vec<u8>, pieces: Vec<usize>) -> io:
     s.shutdown(std::net::Shutdown::Write)?;
     r.join().expect("reader thread panicked")
 }
+
+/// A component, spawned on `sched`, that records what `c` says on `signal` until a message for
+/// which `last` is true (then ends). Returns it and the record.
+pub fn watch_signal(
+    sched: &Scheduler,
+    c: &ComponentRef,
+    last: fn(&Ipc) -> bool,
+) -> (ComponentRef, Rc<RefCell<Vec<Ipc>>>) {
+    const B: &[BoxDecl] = &boxes::standard::<Bytes>();
+    let seen: Rc<RefCell<Vec<Ipc>>> = Rc::default();
+    let log = seen.clone();
+    let watcher = sched.spawn(from_fn(B, move |cx| async move {
+        let control = cx.inbox::<Ipc>(CONTROL)?;
+        loop {
+            let msg = control.recv_wait().await;
+            let done = last(&msg);
+            log.borrow_mut().push(msg);
+            if done {
+                return Ok(());
+            }
+        }
+    }));
+    sched.link((c, SIGNAL), (&watcher, CONTROL)).unwrap();
+    (watcher, seen)
+}
