@@ -52,12 +52,7 @@ fn the_heap_returns_to_where_it_started_after_100_000_components_have_ended() {
     // A burst whose last component outlives the others: the slots cannot shrink past it while
     // it lives, but are given back once it ends too.
     let region = Region::new(GLOBAL);
-    for _ in 0..100_000 {
-        sched.spawn(from_fn(STD, busy));
-    }
-    let last = sched.spawn(from_fn(STD, parked));
-    sched.run_until_idle();
-    last.stop();
+    burst_whose_last_outlives_it(&sched);
     sched.run();
     let left = net_bytes(&region);
     assert!(left < 64 * 1024, "{left} bytes still held once the last of the burst ended");
@@ -66,6 +61,16 @@ fn the_heap_returns_to_where_it_started_after_100_000_components_have_ended() {
     // once the burst's last one ends, though an earlier try (while that one lived) could not.
     let region = Region::new(GLOBAL);
     let keeper = sched.spawn(from_fn(STD, parked));
+    burst_whose_last_outlives_it(&sched);
+    let left = net_bytes(&region);
+    assert!(left < 64 * 1024, "{left} bytes still held with one component from before the burst alive");
+    keeper.stop();
+    sched.run();
+}
+
+/// Runs 100 000 busy components and one more that pauses until the rest have ended, then
+/// stops that one too and runs until idle.
+fn burst_whose_last_outlives_it(sched: &Scheduler) {
     for _ in 0..100_000 {
         sched.spawn(from_fn(STD, busy));
     }
@@ -73,10 +78,6 @@ fn the_heap_returns_to_where_it_started_after_100_000_components_have_ended() {
     sched.run_until_idle();
     last.stop();
     sched.run_until_idle();
-    let left = net_bytes(&region);
-    assert!(left < 64 * 1024, "{left} bytes still held with one component from before the burst alive");
-    keeper.stop();
-    sched.run();
 }
 
 /// Pauses until stopped.

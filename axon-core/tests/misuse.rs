@@ -281,6 +281,22 @@ fn a_component_whose_main_returns_an_error_ends_with_failed() {
 
 // ----- user code that panics where the scheduler drops things -----
 
+/// A component that ends on its first message: the rest of the system, while another panics.
+fn bystander(s: &Scheduler) -> axon_core::ComponentRef {
+    s.spawn(from_fn(STD, |cx| async move {
+        let inbox = cx.inbox::<u32>("inbox")?;
+        let _ = inbox.recv_wait().await;
+        Ok(())
+    }))
+}
+
+/// Checks that `bystander` still runs: it takes a message and ends.
+fn carries_on(s: &Scheduler, bystander: &axon_core::ComponentRef) {
+    bystander.deliver("inbox", 5u32).expect("the bystander is alive");
+    s.run_until_idle();
+    assert!(bystander.is_finished(), "the rest of the system carries on");
+}
+
 /// A message whose `Drop` panics.
 #[derive(Debug)]
 struct PanicOnDrop;
@@ -299,11 +315,7 @@ fn a_message_whose_drop_panics_when_its_component_ends_ends_nothing_else() {
         cx.pause().await;
         Ok(())
     }));
-    let bystander = s.spawn(from_fn(STD, |cx| async move {
-        let inbox = cx.inbox::<u32>("inbox")?;
-        let _ = inbox.recv_wait().await;
-        Ok(())
-    }));
+    let bystander = bystander(&s);
     s.run_until_idle();
     c.deliver("inbox", PanicOnDrop).expect("c is alive");
     c.deliver("inbox", PanicOnDrop).expect("c is alive");
@@ -312,9 +324,7 @@ fn a_message_whose_drop_panics_when_its_component_ends_ends_nothing_else() {
     s.run_until_idle();
     assert!(matches!(c.end_cause(), Some(EndCause::Finished)));
     assert_eq!(s.stats().dropped_dead, 2, "the messages are counted as dropped");
-    bystander.deliver("inbox", 5u32).expect("the bystander is alive");
-    s.run_until_idle();
-    assert!(bystander.is_finished(), "the rest of the system carries on");
+    carries_on(&s, &bystander);
     // Stopping and dropping the scheduler end too (they looped for ever on the half-ended task).
     let more = s.spawn(from_fn(STD, |cx| async move {
         loop {
@@ -341,19 +351,13 @@ fn a_future_or_a_tracked_resource_whose_drop_panics_ends_nothing_else() {
         cx.track_resource(PanicOnDrop, "inbox")?;
         Ok(())
     }));
-    let bystander = s.spawn(from_fn(STD, |cx| async move {
-        let inbox = cx.inbox::<u32>("inbox")?;
-        let _ = inbox.recv_wait().await;
-        Ok(())
-    }));
+    let bystander = bystander(&s);
     s.run_until_idle();
     assert!(matches!(tracks_one.end_cause(), Some(EndCause::Finished)), "{:?}", tracks_one.end_cause());
     holds_in_its_future.stop();
     s.run_until_idle();
     assert!(matches!(holds_in_its_future.end_cause(), Some(EndCause::Stopped)));
-    bystander.deliver("inbox", 5u32).expect("the bystander is alive");
-    s.run_until_idle();
-    assert!(bystander.is_finished(), "the rest of the system carries on");
+    carries_on(&s, &bystander);
     let more = s.spawn(from_fn(STD, |cx| async move {
         let _bomb = PanicOnDrop;
         loop {
