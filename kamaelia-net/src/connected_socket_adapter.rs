@@ -40,7 +40,6 @@ use tracing::debug;
 
 use crate::ipc::{HowDied, PeerEof, SocketShutdown};
 use crate::reactor::{Reactor, Registered, READABLE, READ_CLOSED, WRITABLE};
-use crate::read_buf::ReadBuf;
 
 /// The name of the adapter's outbox to its creator (Kamaelia's `"CreatorFeedback"`).
 pub const CREATOR_FEEDBACK: &str = "CreatorFeedback";
@@ -306,7 +305,6 @@ impl Component for ConnectedSocketAdapter {
             outbox: cx.outbox(OUTBOX)?,
             signal: cx.outbox(SIGNAL)?,
             chunk,
-            read_buf: ReadBuf::new(chunk),
             held: None,
             writing: None,
             reading: true,
@@ -347,8 +345,6 @@ struct Conn {
     signal: Outbox<Ipc>,
     /// The read size.
     chunk: usize,
-    /// Where reads land; each read is split off as a chunk and sent without copying.
-    read_buf: ReadBuf,
     /// A chunk the handler had no room for.
     held: Option<Bytes>,
     /// The rest of the message being written.
@@ -548,7 +544,7 @@ impl Conn {
         }
         let mut budget = self.chunk * BUDGET_CHUNKS;
         while self.reading && self.io.is_ready(READABLE) {
-            match self.read_buf.recv_from(self.io.get()) {
+            match self.io.reactor().recv(self.io.get(), self.chunk) {
                 Ok((data, _)) if data.is_empty() => {
                     self.reading = false;
                     self.eof_seen = true;
