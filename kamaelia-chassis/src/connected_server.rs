@@ -409,7 +409,8 @@ fn close_all(
             c.handler.stop();
             c.csa.stop();
         }
-        closed_connection(cx, id, conns, by_handler);
+        // Both stopped: nothing to tell either.
+        forget_connection(cx, id, conns, by_handler, false);
     }
 }
 
@@ -450,8 +451,7 @@ fn new_connection<F: ProtocolFactory>(
     let info = ConnectionInfo { peer: n.peer, local: n.local };
     let csa = n.csa;
     let Some(handler) = make_handler(cx, factory, &info) else {
-        // Not activated, so it ends at once; its TcpServer reports it closed.
-        csa.stop();
+        refuse(cx, &csa, None, &[]);
         return None;
     };
     let me = cx.me();
@@ -491,31 +491,60 @@ fn new_connection<F: ProtocolFactory>(
                 error = %wired.err().map_or_else(|| "internal box error".to_owned(), |e| e.to_string()),
                 "cannot wire the protocol handler; closing this connection"
             );
-            cx.unlink_component(&csa);
-            cx.unlink_component(&handler);
-            let _ = cx.delete_outbox(&ph);
-            let _ = cx.delete_outbox(&cs);
-            csa.stop();
-            handler.stop();
+            refuse(cx, &csa, Some(&handler), &[&ph, &cs]);
             None
         }
     }
 }
 
+/// Refuses a connection: removes whatever was wired for it (its links and the server's
+/// `outboxes` made for it) and stops its adapter — not yet activated, it ends at once, closing
+/// the socket, and its TcpServer reports it closed — and its handler, if one was made.
+fn refuse(cx: &Context, csa: &ComponentRef, handler: Option<&ComponentRef>, outboxes: &[&str]) {
+    cx.unlink_component(csa);
+    if let Some(h) = handler {
+        cx.unlink_component(h);
+        h.stop();
+    }
+    for name in outboxes {
+        let _ = cx.delete_outbox(name);
+    }
+    csa.stop();
+}
+
 /// Forgets a closed connection (by its adapter's id; a no-op for one already forgotten): tells
-/// the handler `SocketShutdown` and the adapter `ShutdownMicroprocess`, then removes both as
-/// children with every link made for them, and the connection's two outboxes.
+/// the handler `SocketShutdown` and the adapter `ShutdownMicroprocess` (each only if it has not
+/// ended), then removes both as children with every link made for them, and the connection's
+/// two outboxes.
 fn closed_connection(
     cx: &Context,
     csa: ComponentId,
     conns: &mut HashMap<ComponentId, Conn>,
     by_handler: &mut HashMap<ComponentId, ComponentId>,
 ) {
+    forget_connection(cx, csa, conns, by_handler, true);
+}
+
+/// [`closed_connection`], telling the two components only if `tell` (not when both have just
+/// been stopped).
+fn forget_connection(
+    cx: &Context,
+    csa: ComponentId,
+    conns: &mut HashMap<ComponentId, Conn>,
+    by_handler: &mut HashMap<ComponentId, ComponentId>,
+    tell: bool,
+) {
     let Some(c) = conns.remove(&csa) else { return };
     by_handler.remove(&c.handler.id());
-    // Delivery is immediate, so both land before the links go.
-    c.to_handler.send(Ipc::new(SocketShutdown::default())).ok();
-    c.to_csa.send(Ipc::new(ShutdownMicroprocess::default())).ok();
+    // Delivery is immediate, so both land before the links go. Either may have ended already
+    // (the usual case: the adapter closed, or the handler ended and the adapter flushed), and
+    // is then not sent what it would never read.
+    if tell && !c.handler.is_finished() {
+        c.to_handler.send(Ipc::new(SocketShutdown::default())).ok();
+    }
+    if tell && !c.csa.is_finished() {
+        c.to_csa.send(Ipc::new(ShutdownMicroprocess::default())).ok();
+    }
     let (ph, cs) = (c.to_handler.name().to_owned(), c.to_csa.name().to_owned());
     cx.remove_child(&c.csa);
     cx.remove_child(&c.handler);

@@ -703,3 +703,31 @@ fn a_client_that_never_reads_cannot_hold_a_finished_connection_past_the_flush_ti
         h.wait_for("the connection to be closed", |p| p.net.closed == 1 && p.components == idle.components);
     assert!(p.net.bytes_written < 32 << 20, "everything was written after all: {p:?}");
 }
+
+#[test]
+fn ordinary_closes_drop_no_message_on_the_floor() {
+    // A client that closes, one whose handler ends first, and the server's own shutdown: none of
+    // them is a loss, so none may count a message as sent to a component that had ended.
+    let h = moody_server();
+    let idle = h.wait_for("the server to start", |p| p.components == 2);
+    for i in 0..20u8 {
+        let mut s = connect(h.addr);
+        s.write_all(&[b'a' + i, b'\n']).unwrap();
+        let mut back = [0u8; 2];
+        s.read_exact(&mut back).unwrap();
+    }
+    let mut quitter = connect(h.addr);
+    quitter.write_all(b"Q\n").unwrap();
+    assert_eq!(read_to_end(&mut quitter).0, b"bye\n");
+    let p = h.wait_for("every connection to be cleaned up", |p| {
+        p.net.closed == 21
+            && p.components == idle.components
+            && p.server_links.len() == idle.server_links.len()
+    });
+    assert_eq!(p.stats.dropped_dead, 0, "{p:?}");
+    let _open = connect(h.addr);
+    h.wait_for("the last connection", |p| p.net.accepted == 22 && p.components == idle.components + 2);
+    h.control(Ipc::new(ServerShutdown));
+    let p = h.wait_for("the server to end", |p| p.server_done);
+    assert_eq!(p.stats.dropped_dead, 0, "{p:?}");
+}

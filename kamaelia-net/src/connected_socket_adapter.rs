@@ -183,7 +183,8 @@ impl CsaConfig {
 ///   bounded and full the adapter stops reading until it has room.
 /// - `signal` ([`Ipc`]): [`PeerEof`] when the peer has closed its side and every byte read has
 ///   been delivered (not while flushing: the handler has finished); then [`SocketShutdown`]
-///   when the socket closes.
+///   when the socket closes, if a live component is linked to hear it (so a handler that has
+///   already ended is not sent it). `CreatorFeedback` the same.
 /// - `CreatorFeedback` ([`Ipc`]): [`SocketShutdown`] (naming this adapter and saying how it
 ///   died) when the socket closes, for the component that made it.
 ///
@@ -321,11 +322,14 @@ impl Component for ConnectedSocketAdapter {
         drop(conn);
         debug!(csa = %cx.name(), how = %how, "connection closed");
         let msg = Ipc::new(SocketShutdown { csa: Some(cx.id()), how: Some(how) });
-        if let Err(e) = cx.send(msg.clone(), CREATOR_FEEDBACK) {
-            debug!(error = %e, "cannot tell the creator the socket closed");
-        }
-        if let Err(e) = cx.send(msg, SIGNAL) {
-            debug!(error = %e, "cannot send SocketShutdown on signal");
+        // Only to whoever is still there to hear it: a handler that has ended (the usual reason
+        // a connection closes) is not sent a message it would never read, which would count as
+        // dropped ([`Stats::dropped_dead`](axon_core::Stats)).
+        for name in [CREATOR_FEEDBACK, SIGNAL] {
+            let out = cx.outbox::<Ipc>(name)?;
+            if out.is_linked() && out.send(msg.clone()).is_err() {
+                debug!(outbox = name, "outbox full: SocketShutdown dropped");
+            }
         }
         Ok(())
     }
