@@ -32,7 +32,9 @@
 //! [`ThreadContext::is_stopped`] turns true; a well-behaved `main` checks it and returns. Every
 //! message the thread was told it sent is then either passed on or counted in
 //! [`Stats::dropped_dead`](crate::Stats): those still in the channel at the cut-off and those
-//! sent after it.
+//! sent after it. The other way, messages the thread never reads — left in an inbound channel
+//! when the thread ends, or sent on after it has — are counted there too, once neither the
+//! proxy nor any handle of the thread's can take them any more.
 //!
 //! ```
 //! use std::time::Duration;
@@ -157,6 +159,42 @@ struct InPump<T> {
     tx: Sender<T>,
     /// Counts a message taken from `inbox` that the thread, gone, can no longer receive.
     drops: WakeHandle,
+    /// Counts what the thread leaves unread, once neither side can read it.
+    _leftovers: Arc<Leftovers<T>>,
+}
+
+/// What is left in an inbound channel once nobody can take from it any more: dropped, and
+/// counted in [`Stats::dropped_dead`](crate::Stats). The proxy's pump and every thread-side
+/// handle on the channel (the thread's end and each [`ThreadInbox`]) share it; whichever lets go
+/// last runs its `Drop`, and by then no other reader is left, so the count is exact.
+struct Leftovers<T> {
+    rx: Receiver<T>,
+    drops: WakeHandle,
+}
+
+impl<T> Drop for Leftovers<T> {
+    fn drop(&mut self) {
+        let mut n = 0;
+        while let Ok(m) = self.rx.try_recv() {
+            n += 1;
+            crate::scheduler::drop_quietly(m);
+        }
+        if n > 0 {
+            self.drops.count_dropped(n);
+        }
+    }
+}
+
+/// The thread's end of an inbound channel.
+struct InEnd<T> {
+    rx: Receiver<T>,
+    leftovers: Arc<Leftovers<T>>,
+}
+
+impl<T> Clone for InEnd<T> {
+    fn clone(&self) -> Self {
+        InEnd { rx: self.rx.clone(), leftovers: self.leftovers.clone() }
+    }
 }
 
 impl<T: 'static> Pump for InPump<T> {
@@ -256,8 +294,11 @@ fn make_pump<T: Send + 'static>(
             let inbox = cx.inbox::<T>(name)?;
             let (tx, rx) = bounded::<T>(cap);
             let counter = rx.clone();
-            let thread_end = ThreadEnd { end: Box::new(rx), len: Box::new(move || counter.len()) };
-            Ok(Bridge { pump: Box::new(InPump { inbox, tx, drops: cx.wake_handle() }), thread_end })
+            let leftovers = Arc::new(Leftovers { rx: rx.clone(), drops: cx.wake_handle() });
+            let end = InEnd { rx, leftovers: leftovers.clone() };
+            let thread_end = ThreadEnd { end: Box::new(end), len: Box::new(move || counter.len()) };
+            let pump = InPump { inbox, tx, drops: cx.wake_handle(), _leftovers: leftovers };
+            Ok(Bridge { pump: Box::new(pump), thread_end })
         }
         Direction::Outbox => {
             let outbox = cx.outbox::<T>(name)?;
@@ -545,8 +586,14 @@ impl ThreadContext {
     /// # Errors
     /// [`BoxError`] if there is no such inbox or it carries another type.
     pub fn inbox<T: Send + 'static>(&self, name: &str) -> Result<ThreadInbox<T>, BoxError> {
-        let rx = self.end::<Receiver<T>>(Direction::Inbox, name, std::any::type_name::<T>())?;
-        Ok(ThreadInbox { rx, wake: self.wake.clone(), link: self.link.clone(), cap: self.queue_len })
+        let end = self.end::<InEnd<T>>(Direction::Inbox, name, std::any::type_name::<T>())?;
+        Ok(ThreadInbox {
+            rx: end.rx,
+            wake: self.wake.clone(),
+            link: self.link.clone(),
+            cap: self.queue_len,
+            _leftovers: end.leftovers,
+        })
     }
 
     /// A handle on outbox `name` for this thread.
@@ -682,6 +729,8 @@ pub struct ThreadInbox<T> {
     wake: WakeHandle,
     link: Arc<Link>,
     cap: usize,
+    /// Counts what is left unread once every handle on the channel has gone.
+    _leftovers: Arc<Leftovers<T>>,
 }
 
 impl<T> fmt::Debug for ThreadInbox<T> {

@@ -536,3 +536,43 @@ fn messages_for_a_thread_that_has_gone_are_counted_as_dropped() {
     assert!(sched.run_until(LIMIT, || t.is_finished()));
     assert_eq!(sched.stats().dropped_dead, 3, "{:?}", sched.stats());
 }
+
+#[test]
+fn messages_a_thread_leaves_unread_are_counted_as_dropped_whichever_side_lets_go_last() {
+    for thread_outlives_proxy in [false, true] {
+        let sched = Scheduler::new();
+        let (done_tx, done_rx) = mpsc::channel();
+        let (hold_tx, hold_rx) = mpsc::channel::<()>();
+        let t = sched.create(
+            Threaded::new(Body(move |cx: ThreadContext| {
+                let inbox = cx.inbox::<u32>("inbox")?;
+                let first = inbox.recv();
+                if thread_outlives_proxy {
+                    // Keep a handle on the channel alive past the component's end, on a thread
+                    // of its own, so the thread's side lets go last.
+                    std::thread::spawn(move || {
+                        let _ = hold_rx.recv_timeout(LIMIT);
+                        drop(inbox);
+                    });
+                }
+                done_tx.send(first).map_err(|_| "test gone")?;
+                Ok(())
+            }))
+            .queue_len(3),
+        );
+        // Some wait in the thread's channel (after the one it reads), the rest in the inbox.
+        for n in 0..6u32 {
+            t.deliver("inbox", n).unwrap();
+        }
+        sched.activate(&t);
+        assert!(sched.run_until(LIMIT, || t.is_finished()));
+        assert_eq!(done_rx.recv_timeout(LIMIT).unwrap(), Some(0));
+        drop(hold_tx);
+        // The thread's side may let go after the component has ended: wait (bounded) for it.
+        let deadline = std::time::Instant::now() + LIMIT;
+        while sched.stats().dropped_dead < 5 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        assert_eq!(sched.stats().dropped_dead, 5, "every message but the one read: {:?}", sched.stats());
+    }
+}
