@@ -6,6 +6,10 @@
 //!   While it is held the adapter reads nothing more (inbound backpressure); it is retried when
 //!   the handler collects a message (the refused send made the adapter a waiter for room, so
 //!   that collection wakes it, whether or not the handler's inbox wakes producers by rule 2).
+//! - `own_buf`: where reads land. Small reads go to the read buffer the scheduler's adapters
+//!   share (the reactor's), so that at any number of connections they land in the same
+//!   cache-hot bytes; after a read larger than 4 KiB the adapter reads into a buffer of its own,
+//!   until a read is small again.
 //! - `writing`: the message being written, advanced past what the socket accepted (a partial
 //!   write). The next message is taken from `inbox` only when the socket is writable, so the
 //!   bounded `inbox` fills while the peer is slow and the producer's `send_wait` waits
@@ -40,6 +44,7 @@ use tracing::debug;
 
 use crate::ipc::{HowDied, PeerEof, SocketShutdown};
 use crate::reactor::{Reactor, Registered, READABLE, READ_CLOSED, WRITABLE};
+use crate::read_buf::{ReadBuf, MIN_ROOM};
 
 /// The name of the adapter's outbox to its creator (Kamaelia's `"CreatorFeedback"`).
 pub const CREATOR_FEEDBACK: &str = "CreatorFeedback";
@@ -307,6 +312,7 @@ impl Component for ConnectedSocketAdapter {
             signal: cx.outbox(SIGNAL)?,
             chunk,
             held: None,
+            own_buf: None,
             writing: None,
             reading: true,
             eof_seen: false,
@@ -351,6 +357,9 @@ struct Conn {
     chunk: usize,
     /// A chunk the handler had no room for.
     held: Option<Bytes>,
+    /// A read buffer of this connection's own, used while its reads are bulk transfers (see
+    /// [`Conn::note_read_size`]); `None` while it reads into the scheduler's shared buffer.
+    own_buf: Option<ReadBuf>,
     /// The rest of the message being written.
     writing: Option<Bytes>,
     /// Whether to read from the socket.
@@ -487,6 +496,19 @@ impl Conn {
         None
     }
 
+    /// Chooses where the next read lands from the size of this one: small reads (requests,
+    /// lines) go to the scheduler's shared buffer, where they stay in the cache whatever the
+    /// number of connections; a connection moving bulk data reads into a buffer of its own,
+    /// so its large chunks, often still being written when the next read comes, do not use up
+    /// the shared one.
+    fn note_read_size(&mut self, n: usize) {
+        match (&self.own_buf, n > MIN_ROOM) {
+            (None, true) => self.own_buf = Some(ReadBuf::with_spares(1)),
+            (Some(_), false) if n > 0 => self.own_buf = None,
+            _ => {}
+        }
+    }
+
     fn classify(&self, e: &io::Error) -> HowDied {
         match HowDied::from_io(e) {
             HowDied::Reset if self.eof_seen => HowDied::PeerClosed,
@@ -548,7 +570,14 @@ impl Conn {
         }
         let mut budget = self.chunk * BUDGET_CHUNKS;
         while self.reading && self.io.is_ready(READABLE) {
-            match self.io.reactor().recv(self.io.get(), self.chunk) {
+            let read = match self.own_buf.as_mut() {
+                Some(own) => own.recv_from(self.io.get(), self.chunk),
+                None => self.io.reactor().recv(self.io.get(), self.chunk),
+            };
+            if let Ok((data, _)) = &read {
+                self.note_read_size(data.len());
+            }
+            match read {
                 Ok((data, _)) if data.is_empty() => {
                     self.reading = false;
                     self.eof_seen = true;

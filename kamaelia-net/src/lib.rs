@@ -73,10 +73,11 @@
 //!   handler's remaining output is still written before the socket closes.
 //! - **Errors are reported**: a bind failure is the constructor's error; an accept error never
 //!   stops a server; a connect failure is a [`ipc::ConnectFailed`] on the client's `signal`.
-//! - **One read buffer per scheduler**: every adapter reads into one arena the reactor owns,
-//!   taken back to its front whenever the chunks split off it have all been dropped, so small
-//!   reads on many connections keep landing in the same cache-hot bytes; a buffer per
-//!   connection cost 8 % of the echo server's throughput at 1000 connections.
+//! - **One read buffer per scheduler for small reads**: adapters read requests and lines into
+//!   one arena the reactor owns, taken back to its front whenever the chunks split off it have
+//!   all been dropped, so small reads on many connections keep landing in the same cache-hot
+//!   bytes (a buffer per connection cost 8 % of the echo server's throughput at 1000
+//!   connections); a connection moving bulk data reads into a buffer of its own.
 //! - **One `unsafe` call**: an adapter reads into uninitialised buffer room (`src/read_buf.rs`)
 //!   rather than zeroing 64 KiB before each buffer is used, which cost 5.75 % of the echo
 //!   server's CPU in streaming. Its Miri tests run with

@@ -13,9 +13,9 @@
 //! - Registration is edge-triggered: a component drains its socket until `WouldBlock` or its
 //!   fairness budget, then either pauses (bit cleared: the next edge wakes it) or yields (bit
 //!   still set: it runs again next cycle). Nothing is ever polled in a loop.
-//! - The reactor also owns the read buffer every adapter of its scheduler reads into
-//!   ([`Reactor::recv`]; see `read_buf` for its memory bounds): one arena for all connections,
-//!   so that small reads keep landing in the same cache-hot bytes.
+//! - The reactor also owns the read buffer the adapters of its scheduler share for their small
+//!   reads ([`Reactor::recv`]; see `read_buf` for its memory bounds): one arena for all
+//!   connections, so that small reads keep landing in the same cache-hot bytes.
 //! - A registration is removed when its [`Registered`] handle is dropped, so a component that
 //!   ends for any reason (returns, fails, panics, is stopped) leaves nothing registered.
 

@@ -1,4 +1,4 @@
-//! The read buffer a scheduler's adapters share: reads land in memory that is neither zeroed first nor copied
+//! The read buffers of the adapters: reads land in memory that is neither zeroed first nor copied
 //! afterwards, and each read leaves as its own [`Bytes`] chunk.
 //!
 //! # Why this module uses `unsafe`
@@ -14,22 +14,30 @@
 //! after writing the bytes themselves. Both fill exactly the first `n` bytes of the room.
 //!
 //! # Memory
-//! One buffer (an *arena*) is shared by every adapter of a scheduler: the reactor owns it, and
-//! each read takes at most its adapter's `chunk` bytes of it. Chunks split off the arena share
-//! its allocation. Before each read the arena is taken back whole if every chunk sent from it
-//! has been dropped (the usual case: the handler has echoed them and the adapter has written
-//! them), so reads start again at its front. In request/response every connection's read then
-//! lands in the same few cache-hot bytes, where a buffer per connection made each message touch
-//! that connection's own (cold) buffer and its shared count: at 1000 connections that was worth
-//! 8 % of the echo server's throughput.
+//! A `ReadBuf` reads into one buffer (an *arena*) at a time, and every chunk split off the
+//! arena shares its allocation. Before each read the arena is taken back whole if every chunk
+//! sent from it has been dropped (the usual case: the handler has echoed them and the adapter
+//! has written them), so reads start again at its front.
 //!
 //! When the arena is nearly used up (less than [`MIN_ROOM`] left) and still referenced, it is
-//! set aside among at most [`SPARES`] earlier arenas, and the first of those whose chunks have
-//! all been dropped (oldest first) becomes the arena again; only if none can be taken back is a
-//! new one allocated. So the reactor itself holds at most `1 + SPARES` arenas of the largest
-//! chunk size asked for, beyond the arenas that chunks still in flight keep alive (each chunk
-//! keeps at most one), and streaming connections do not free and re-allocate an arena every
-//! few reads (which had glibc return and re-fault the heap's top pages: 890 `brk` calls in 2 s).
+//! set aside among a few earlier arenas (the *spares*), and the first of those whose chunks
+//! have all been dropped (oldest first) becomes the arena again; only if none can be taken back
+//! is a new one allocated. So a `ReadBuf` holds at most `1 + spares` arenas of the largest
+//! chunk size asked for, beyond those that chunks still in flight keep alive (each chunk keeps
+//! at most one), and a streaming connection does not free and re-allocate an arena every few
+//! reads (which had glibc return and re-fault the heap's top pages: 890 `brk` calls in 2 s).
+//!
+//! Two kinds are in use:
+//! - **Shared**: one per scheduler, owned by the reactor, with [`SPARES`] spares, for every
+//!   adapter's small reads. In request/response every connection's read then lands in the same
+//!   few cache-hot bytes, where a buffer per connection made each message touch that
+//!   connection's own, cold, buffer: at 1000 connections that was worth 8 % of the echo
+//!   server's throughput.
+//! - **Own**: an adapter whose reads are bulk transfers (larger than [`MIN_ROOM`]) reads into a
+//!   `ReadBuf` of its own, with one spare, until its reads are small again. Its large chunks,
+//!   often still being written when the next read comes, would otherwise use up the shared
+//!   arena and its spares read after read: in streaming (100 connections, 4 KiB messages, 16 in
+//!   flight) that cost 5 % of throughput.
 //!
 //! # Miri
 //! The tests below exercise every path through `commit` without a socket:
@@ -44,9 +52,11 @@ use std::os::fd::AsFd;
 use bytes::{Bytes, BytesMut};
 
 /// When less than this is left of the arena, room for a whole chunk is made before reading.
+/// Also the size above which an adapter's reads count as bulk (see the module docs).
 pub(crate) const MIN_ROOM: usize = 4096;
 
-/// How many used-up arenas are kept to be taken back once their chunks are dropped.
+/// How many used-up arenas the shared buffer keeps, to be taken back once their chunks are
+/// dropped.
 pub(crate) const SPARES: usize = 16;
 
 /// See the module docs.
@@ -63,12 +73,20 @@ pub(crate) struct ReadBuf {
     size: usize,
     /// Whether `buf` is an arena: false only before the first read.
     allocated: bool,
+    /// How many used-up arenas to keep at most.
+    max_spares: usize,
 }
 
 impl ReadBuf {
-    /// An empty arena; allocates on the first read.
+    /// An empty buffer that keeps up to [`SPARES`] used-up arenas (the one a scheduler's
+    /// adapters share); allocates on the first read.
     pub(crate) fn new() -> Self {
-        ReadBuf::default()
+        Self::with_spares(SPARES)
+    }
+
+    /// An empty buffer keeping up to `max_spares` used-up arenas.
+    pub(crate) fn with_spares(max_spares: usize) -> Self {
+        ReadBuf { max_spares, ..ReadBuf::default() }
     }
 
     /// The uninitialised room the next read of at most `chunk` bytes fills: at most `chunk`
@@ -103,7 +121,7 @@ impl ReadBuf {
         };
         let used = std::mem::replace(&mut self.buf, fresh);
         if std::mem::replace(&mut self.allocated, true) {
-            if self.spares.len() == SPARES {
+            if self.spares.len() >= self.max_spares {
                 // Its memory goes when the last chunk split off it does.
                 self.spares.pop_front();
             }
@@ -273,6 +291,26 @@ mod tests {
             previous = Some(c);
         }
         assert!(previous.is_some_and(|c| c.iter().all(|&x| x == (2 * SPARES - 1) as u8)));
+    }
+
+    #[test]
+    fn a_buffer_of_ones_own_keeps_one_spare() {
+        let mut rb = ReadBuf::with_spares(1);
+        let held: Vec<Bytes> = (0..4).map(|i| fill(&mut rb, MIN_ROOM, &[i; MIN_ROOM])).collect();
+        assert_eq!(rb.spares.len(), 1);
+        let spare = rb.spares[0].as_ptr().wrapping_sub(MIN_ROOM);
+        assert_eq!(spare, held[2].as_ptr(), "the one kept is the latest used up");
+        let kept = [spare, held[3].as_ptr()];
+        drop(held);
+        let mut previous = None;
+        for i in 0..4u8 {
+            // The two kept arenas alternate, each taken back in turn: nothing is allocated.
+            let c = fill(&mut rb, MIN_ROOM, &[i; MIN_ROOM]);
+            assert!(kept.contains(&c.as_ptr()), "read {i}");
+            previous = Some(c);
+        }
+        assert!(previous.is_some_and(|c| c.iter().all(|&x| x == 3)));
+        assert!(rb.spares.len() <= 1);
     }
 
     #[test]
