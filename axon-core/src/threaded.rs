@@ -210,8 +210,9 @@ impl<T: 'static> Pump for InPump<T> {
             match self.inbox.recv() {
                 Some(m) => {
                     if self.tx.try_send(m).is_err() {
-                        // The thread's end is gone (it cannot be full: only this pump fills
-                        // it, and it checked for room): the message cannot be delivered.
+                        // Cannot happen: only this pump fills the channel, and it checked for
+                        // room; and the channel stays open while `_leftovers` holds a receiver.
+                        // Were it to, the message would still be counted.
                         self.drops.count_dropped(1);
                         break;
                     }

@@ -516,8 +516,8 @@ fn a_flooding_thread_does_not_hold_the_scheduler_in_one_step() {
 }
 
 /// Messages that reach a threaded component's inbox after its thread has gone (and let go of
-/// its end of the bridge) are counted as dropped, whether the proxy had already taken one to
-/// pass on or they were still waiting in the inbox.
+/// its end of the bridge) are counted as dropped, whether the proxy had already passed them
+/// into the thread's channel or they were still waiting in the inbox.
 #[test]
 fn messages_for_a_thread_that_has_gone_are_counted_as_dropped() {
     let sched = Scheduler::new();

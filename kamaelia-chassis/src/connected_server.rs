@@ -28,7 +28,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
-use axon_core::ipc::{Ipc, ProducerFinished, ShutdownMicroprocess};
+use axon_core::ipc::{Ipc, IpcMessage, ProducerFinished, ShutdownMicroprocess};
 use axon_core::{
     BoxDecl, Component, ComponentId, ComponentRef, ComponentResult, Context, LinkOptions, Outbox,
 };
@@ -328,7 +328,8 @@ impl<F: ProtocolFactory> Component for ServerCore<F> {
                     // Stop accepting now, then ask every handler to finish.
                     to_server.send(Ipc::new(ServerShutdown)).ok();
                     for c in conns.values() {
-                        c.to_handler.send(Ipc::new(ProducerFinished::from_caller(cx.id()))).ok();
+                        // Not to a handler that has ended (its connection is flushing).
+                        tell(&c.to_handler, ProducerFinished::from_caller(cx.id()));
                     }
                     let deadline = axon_core::deadline_after(self.shutdown_deadline);
                     stopping = Some(Stopping { msg, deadline, forced: false });
@@ -348,7 +349,7 @@ impl<F: ProtocolFactory> Component for ServerCore<F> {
                 } else if let Some(c) = by_handler.get(&id).and_then(|csa| conns.get_mut(csa)) {
                     if !c.closing {
                         c.closing = true;
-                        c.to_csa.send(Ipc::new(ProducerFinished::from_caller(cx.id()))).ok();
+                        tell(&c.to_csa, ProducerFinished::from_caller(cx.id()));
                     }
                 }
             }
@@ -497,6 +498,14 @@ fn new_connection<F: ProtocolFactory>(
     }
 }
 
+/// Sends `msg` on `out` if a live component is linked to hear it: one that has ended is sent
+/// nothing (the message would only be counted in `Stats::dropped_dead`).
+fn tell(out: &Outbox<Ipc>, msg: impl IpcMessage) {
+    if out.is_linked() {
+        out.send(Ipc::new(msg)).ok();
+    }
+}
+
 /// Refuses a connection: removes whatever was wired for it (its links and the server's
 /// `outboxes` made for it) and stops its adapter — not yet activated, it ends at once, closing
 /// the socket, and its TcpServer reports it closed — and its handler, if one was made.
@@ -525,25 +534,23 @@ fn closed_connection(
     forget_connection(cx, csa, conns, by_handler, true);
 }
 
-/// [`closed_connection`], telling the two components only if `tell` (not when both have just
-/// been stopped).
+/// [`closed_connection`], telling the two components only if `notify` (not when both have
+/// just been stopped).
 fn forget_connection(
     cx: &Context,
     csa: ComponentId,
     conns: &mut HashMap<ComponentId, Conn>,
     by_handler: &mut HashMap<ComponentId, ComponentId>,
-    tell: bool,
+    notify: bool,
 ) {
     let Some(c) = conns.remove(&csa) else { return };
     by_handler.remove(&c.handler.id());
     // Delivery is immediate, so both land before the links go. Either may have ended already
     // (the usual case: the adapter closed, or the handler ended and the adapter flushed), and
     // is then not sent what it would never read.
-    if tell && !c.handler.is_finished() {
-        c.to_handler.send(Ipc::new(SocketShutdown::default())).ok();
-    }
-    if tell && !c.csa.is_finished() {
-        c.to_csa.send(Ipc::new(ShutdownMicroprocess::default())).ok();
+    if notify {
+        tell(&c.to_handler, SocketShutdown::default());
+        tell(&c.to_csa, ShutdownMicroprocess::default());
     }
     let (ph, cs) = (c.to_handler.name().to_owned(), c.to_csa.name().to_owned());
     cx.remove_child(&c.csa);

@@ -731,3 +731,43 @@ fn ordinary_closes_drop_no_message_on_the_floor() {
     let p = h.wait_for("the server to end", |p| p.server_done);
     assert_eq!(p.stats.dropped_dead, 0, "{p:?}");
 }
+
+#[test]
+fn a_shutdown_while_a_finished_connection_lingers_drops_nothing() {
+    let h = moody_server();
+    let idle = h.wait_for("the server to start", |p| p.components == 2);
+    // Its handler ends; its adapter flushes, sends FIN and lingers, waiting for our EOF.
+    let mut quitter = connect(h.addr);
+    quitter.write_all(b"Q\n").unwrap();
+    let mut bye = [0u8; 4];
+    quitter.read_exact(&mut bye).unwrap();
+    assert_eq!(&bye, b"bye\n");
+    h.wait_for("the handler to end", |p| p.components == idle.components + 1);
+    // The shutdown asks every handler still there to finish: not the one that has ended.
+    h.control(Ipc::new(ServerShutdown));
+    let p = h.wait_for("the server to end", |p| p.server_done);
+    assert_eq!(p.stats.dropped_dead, 0, "{p:?}");
+}
+
+#[test]
+fn connections_closed_at_the_shutdown_deadline_are_told_nothing_more() {
+    let h = Harness::start(|| {
+        let s = SimpleServer::new(any_addr(), || EchoProtocol)
+            .unwrap()
+            .shutdown_deadline(Duration::from_millis(100));
+        let a = s.local_addr();
+        (s, a)
+    });
+    let idle = h.wait_for("the server to start", |p| p.components == 2);
+    // A client that stays connected: after the shutdown's FIN its adapter lingers until the
+    // deadline closes it.
+    let mut stays = connect(h.addr);
+    stays.write_all(b"x\n").unwrap();
+    let mut back = [0u8; 2];
+    stays.read_exact(&mut back).unwrap();
+    h.wait_for("the connection", |p| p.components == idle.components + 2);
+    h.control(Ipc::new(ServerShutdown));
+    let p = h.wait_for("the server to end", |p| p.server_done);
+    assert_eq!(p.stats.dropped_dead, 0, "the two components it stopped are sent nothing: {p:?}");
+    drop(stays);
+}

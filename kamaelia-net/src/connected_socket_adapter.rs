@@ -9,7 +9,7 @@
 //! - `own_buf`: where reads land. Small reads go to the read buffer the scheduler's adapters
 //!   share (the reactor's), so that at any number of connections they land in the same
 //!   cache-hot bytes; after a read larger than 4 KiB the adapter reads into a buffer of its own,
-//!   until a read is small again.
+//!   until [`SMALL_READS_TO_SHARE`] reads in a row have been small again.
 //! - `writing`: the message being written, advanced past what the socket accepted (a partial
 //!   write). The next message is taken from `inbox` only when the socket is writable, so the
 //!   bounded `inbox` fills while the peer is slow and the producer's `send_wait` waits
@@ -52,6 +52,10 @@ pub const CREATOR_FEEDBACK: &str = "CreatorFeedback";
 /// How many read chunks (or 64 KiB of writes) an adapter moves in one step before it lets other
 /// components run.
 const BUDGET_CHUNKS: usize = 16;
+
+/// How many small reads in a row (4 KiB or less) send an adapter that has been reading bulk
+/// data into a buffer of its own back to the read buffer its scheduler's adapters share.
+pub(crate) const SMALL_READS_TO_SHARE: u8 = 8;
 
 /// Bytes an adapter may write in one step.
 const WRITE_BUDGET: usize = 64 * 1024 * BUDGET_CHUNKS;
@@ -203,7 +207,8 @@ impl CsaConfig {
 ///
 /// # Shutdown
 /// The adapter closes its socket — deregistering it from the reactor, sending [`SocketShutdown`]
-/// on `CreatorFeedback` and on `signal`, then ending — when it is told to on `control`
+/// on `CreatorFeedback` and on `signal` (each only if a live component is linked to hear it),
+/// then ending — when it is told to on `control`
 /// (`ProducerFinished`: after flushing, [`HowDied::Flushed`]; `ShutdownMicroprocess`: at once,
 /// [`HowDied::ShutdownRequested`]) or when a read or write fails (the peer reset the
 /// connection: [`HowDied::Reset`], or [`HowDied::PeerClosed`] after its EOF; other errors:
@@ -313,6 +318,7 @@ impl Component for ConnectedSocketAdapter {
             chunk,
             held: None,
             own_buf: None,
+            small_reads: 0,
             writing: None,
             reading: true,
             eof_seen: false,
@@ -359,7 +365,9 @@ struct Conn {
     held: Option<Bytes>,
     /// A read buffer of this connection's own, used while its reads are bulk transfers (see
     /// [`Conn::note_read_size`]); `None` while it reads into the scheduler's shared buffer.
-    own_buf: Option<ReadBuf>,
+    own_buf: Option<Box<ReadBuf>>,
+    /// Small reads in a row since the last bulk one, while `own_buf` is in use.
+    small_reads: u8,
     /// The rest of the message being written.
     writing: Option<Bytes>,
     /// Whether to read from the socket.
@@ -501,11 +509,22 @@ impl Conn {
     /// number of connections; a connection moving bulk data reads into a buffer of its own,
     /// so its large chunks, often still being written when the next read comes, do not use up
     /// the shared one.
+    ///
+    /// It goes back to the shared buffer only after [`SMALL_READS_TO_SHARE`] small reads in a
+    /// row, so a stream whose reads are sometimes small (the end of a burst) keeps its buffer
+    /// instead of allocating a new one at its next large read.
     fn note_read_size(&mut self, n: usize) {
-        match (&self.own_buf, n > MIN_ROOM) {
-            (None, true) => self.own_buf = Some(ReadBuf::with_spares(1)),
-            (Some(_), false) if n > 0 => self.own_buf = None,
-            _ => {}
+        if n > MIN_ROOM {
+            self.small_reads = 0;
+            if self.own_buf.is_none() {
+                self.own_buf = Some(Box::new(ReadBuf::with_spares(1)));
+            }
+        } else if self.own_buf.is_some() && n > 0 {
+            self.small_reads += 1;
+            if self.small_reads >= SMALL_READS_TO_SHARE {
+                self.own_buf = None;
+                self.small_reads = 0;
+            }
         }
     }
 

@@ -68,11 +68,12 @@ pub(crate) struct ReadBuf {
     /// Arenas used up while chunks from them were still in flight, oldest first, kept so that
     /// their allocations can be taken back once those chunks are dropped instead of freeing
     /// them and allocating anew.
-    spares: VecDeque<BytesMut>,
+    spares: VecDeque<(usize, BytesMut)>,
     /// The capacity of a fresh arena: the largest chunk size asked for so far.
     size: usize,
-    /// Whether `buf` is an arena: false only before the first read.
-    allocated: bool,
+    /// The capacity `buf` was allocated with: 0 before the first read. (Spares are kept with
+    /// theirs.)
+    buf_size: usize,
     /// How many used-up arenas to keep at most.
     max_spares: usize,
 }
@@ -115,17 +116,21 @@ impl ReadBuf {
     #[cold]
     fn replace_used_up(&mut self) {
         let size = self.size;
-        let fresh = match self.spares.iter_mut().position(|b| b.try_reclaim(size)) {
+        // A spare made before a larger chunk size was asked for can never be taken back for a
+        // whole chunk: let it go (its memory goes with its last chunk).
+        self.spares.retain(|(s, _)| *s >= size);
+        let (fresh_size, fresh) = match self.spares.iter_mut().position(|(_, b)| b.try_reclaim(size)) {
             Some(i) => self.spares.remove(i).unwrap_or_default(),
-            None => BytesMut::with_capacity(size),
+            None => (size, BytesMut::with_capacity(size)),
         };
+        let used_size = std::mem::replace(&mut self.buf_size, fresh_size);
         let used = std::mem::replace(&mut self.buf, fresh);
-        if std::mem::replace(&mut self.allocated, true) {
+        if used_size >= size && self.max_spares > 0 {
             if self.spares.len() >= self.max_spares {
                 // Its memory goes when the last chunk split off it does.
                 self.spares.pop_front();
             }
-            self.spares.push_back(used);
+            self.spares.push_back((used_size, used));
         }
     }
 
@@ -277,7 +282,8 @@ mod tests {
         // The arenas the reactor still holds: the spares (each advanced past its one chunk)
         // and the current one. They are still allocated, so a fresh allocation cannot be at
         // any of these addresses.
-        let mut kept: Vec<*const u8> = rb.spares.iter().map(|b| b.as_ptr().wrapping_sub(MIN_ROOM)).collect();
+        let mut kept: Vec<*const u8> =
+            rb.spares.iter().map(|(_, b)| b.as_ptr().wrapping_sub(MIN_ROOM)).collect();
         kept.push(held[held.len() - 1].as_ptr());
         for (i, h) in held.iter().enumerate() {
             assert!(h.iter().all(|&x| x == i as u8), "chunk {i} intact");
@@ -298,7 +304,7 @@ mod tests {
         let mut rb = ReadBuf::with_spares(1);
         let held: Vec<Bytes> = (0..4).map(|i| fill(&mut rb, MIN_ROOM, &[i; MIN_ROOM])).collect();
         assert_eq!(rb.spares.len(), 1);
-        let spare = rb.spares[0].as_ptr().wrapping_sub(MIN_ROOM);
+        let spare = rb.spares[0].1.as_ptr().wrapping_sub(MIN_ROOM);
         assert_eq!(spare, held[2].as_ptr(), "the one kept is the latest used up");
         let kept = [spare, held[3].as_ptr()];
         drop(held);
@@ -314,11 +320,22 @@ mod tests {
     }
 
     #[test]
-    fn a_larger_chunk_size_makes_the_next_arena_larger() {
+    fn a_larger_chunk_size_makes_the_next_arena_larger_and_lets_smaller_spares_go() {
         let mut rb = ReadBuf::new();
         let small = fill(&mut rb, 100, &[1u8; 100]);
+        let small2 = fill(&mut rb, 100, &[2u8; 100]);
+        assert_eq!(rb.spares.len(), 1, "the first arena, used up, is kept");
         assert_eq!(rb.room(MIN_ROOM * 4).len(), MIN_ROOM * 4);
-        assert!(small.iter().all(|&x| x == 1));
+        assert!(rb.spares.iter().all(|(size, _)| *size >= MIN_ROOM * 4), "too small to take back");
+        assert!(small.iter().all(|&x| x == 1) && small2.iter().all(|&x| x == 2));
+    }
+
+    #[test]
+    fn a_buffer_without_spares_keeps_none() {
+        let mut rb = ReadBuf::with_spares(0);
+        let held: Vec<Bytes> = (0..3).map(|i| fill(&mut rb, MIN_ROOM, &[i; MIN_ROOM])).collect();
+        assert!(rb.spares.is_empty());
+        assert!(held.iter().enumerate().all(|(i, c)| c.iter().all(|&x| x == i as u8)));
     }
 
     #[test]
