@@ -195,7 +195,9 @@ pub(crate) fn make_node<T: 'static>(
 /// delivering or taking a message costs one cache line here (plus the queue's slot), where the
 /// compiler's own order spread those fields over three. A server with thousands of connections
 /// touches a handful of these per message, mostly cold; the rest — who to wake, the size limit
-/// as set — is needed only when someone is woken or a limit changes.
+/// as set — is needed only when someone is woken or a limit changes. The alignment costs about
+/// 96 bytes per inbox; without it the pipeline benchmark ran 1–8 % slower (the most with
+/// bounded boxes over 100 stages), and the echo server no faster.
 #[repr(C, align(64))]
 pub(crate) struct Storage<T> {
     // ----- first cache line: every push and pop -----
