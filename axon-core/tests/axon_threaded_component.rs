@@ -547,15 +547,15 @@ fn messages_a_thread_leaves_unread_are_counted_as_dropped_whichever_side_lets_go
             Threaded::new(Body(move |cx: ThreadContext| {
                 let inbox = cx.inbox::<u32>("inbox")?;
                 let first = inbox.recv();
-                if thread_outlives_proxy {
-                    // Keep a handle on the channel alive past the component's end, on a thread
-                    // of its own, so the thread's side lets go last.
+                // Either the thread lets go of its handle as `main` returns, before the proxy
+                // ends, or a thread of its own keeps it until the test says so, after.
+                let holder = thread_outlives_proxy.then(|| {
                     std::thread::spawn(move || {
                         let _ = hold_rx.recv_timeout(LIMIT);
                         drop(inbox);
-                    });
-                }
-                done_tx.send(first).map_err(|_| "test gone")?;
+                    })
+                });
+                done_tx.send((first, holder)).map_err(|_| "test gone")?;
                 Ok(())
             }))
             .queue_len(3),
@@ -566,12 +566,12 @@ fn messages_a_thread_leaves_unread_are_counted_as_dropped_whichever_side_lets_go
         }
         sched.activate(&t);
         assert!(sched.run_until(LIMIT, || t.is_finished()));
-        assert_eq!(done_rx.recv_timeout(LIMIT).unwrap(), Some(0));
-        drop(hold_tx);
-        // The thread's side may let go after the component has ended: wait (bounded) for it.
-        let deadline = std::time::Instant::now() + LIMIT;
-        while sched.stats().dropped_dead < 5 && std::time::Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(2));
+        let (first, holder) = done_rx.recv_timeout(LIMIT).unwrap();
+        assert_eq!(first, Some(0));
+        if let Some(holder) = holder {
+            assert!(sched.stats().dropped_dead < 5, "the channel is still held: not counted yet");
+            drop(hold_tx);
+            holder.join().expect("the holding thread");
         }
         assert_eq!(sched.stats().dropped_dead, 5, "every message but the one read: {:?}", sched.stats());
     }
