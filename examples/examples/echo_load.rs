@@ -47,6 +47,10 @@
 //! # steady state only (connection set-up excluded): add e.g. `--warmup 5 --timeout 30`
 //! kill %1 %2
 //! ```
+//!
+//! `mio_echo`, a hand-written mio loop (the floor of any framework's overhead), runs the same way
+//! on a third port; `examples/scripts/echo_compare.sh` alternates all three servers and prints
+//! the medians and their ratios.
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};

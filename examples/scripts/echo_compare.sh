@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Compares `echo_server` with `tokio_echo` under one `echo_load` setting: ROUNDS rounds, the two
-# servers alternating, each loaded for DURATION seconds from a separate process; prints every
-# round, each server's median, and the ratio of the medians (echo_server / tokio_echo).
+# Compares `echo_server` with `tokio_echo` and `mio_echo` (a hand-written mio loop, the floor of
+# any framework's overhead) under one `echo_load` setting: ROUNDS rounds, the three servers
+# alternating, each loaded for DURATION seconds from a separate process; prints every round,
+# each server's median, and the ratios of the medians (echo_server / tokio_echo, and
+# echo_server / mio_echo).
 #
 #   examples/scripts/echo_compare.sh [ROUNDS] -- ECHO_LOAD_ARGS...
 #   examples/scripts/echo_compare.sh 8 -- --mode rr --size 64 --conns 100
@@ -9,7 +11,7 @@
 #
 # Environment: DURATION (default 4), PIN=1 to pin each server to CPU 0 and the load to CPU 1
 # (on two cores, pinned runs repeat within about 5 %, unpinned ones within about 20 %),
-# PORT_BASE (default 7101; the two servers use PORT_BASE and PORT_BASE+1).
+# PORT_BASE (default 7101; the servers use PORT_BASE to PORT_BASE+2).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROUNDS=${1:-6}
@@ -19,7 +21,7 @@ LOAD_ARGS=("$@")
 [ ${#LOAD_ARGS[@]} -eq 0 ] && LOAD_ARGS=(--mode rr --size 64 --conns 100)
 DURATION=${DURATION:-4}
 PORT_BASE=${PORT_BASE:-7101}
-cargo build --release --quiet --example echo_server --example tokio_echo --example echo_load
+cargo build --release --quiet --example echo_server --example tokio_echo --example mio_echo --example echo_load
 BIN=${CARGO_TARGET_DIR:-target}/release/examples
 ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 if [ "${PIN:-0}" = 1 ]; then SERVER_CPU=(taskset -c 0); LOAD_CPU=(taskset -c 1); else SERVER_CPU=(); LOAD_CPU=(); fi
@@ -39,11 +41,15 @@ run() { # name binary port -> prints msgs_per_s
 
 median() { sort -n | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
 
-axon=(); tokio=()
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", (b > 0 ? a / b : 0)}'; }
+
+axon=(); tokio=(); raw=()
 for _ in $(seq "$ROUNDS"); do
     axon+=("$(run echo_server echo_server "$PORT_BASE")")
     tokio+=("$(run tokio_echo tokio_echo $((PORT_BASE + 1)))")
+    raw+=("$(run mio_echo mio_echo $((PORT_BASE + 2)))")
 done
 ma=$(printf '%s\n' "${axon[@]}" | median)
 mt=$(printf '%s\n' "${tokio[@]}" | median)
-echo "MEDIAN args=\"${LOAD_ARGS[*]}\" rounds=$ROUNDS echo_server=$ma tokio_echo=$mt ratio=$(awk -v a="$ma" -v t="$mt" 'BEGIN {printf "%.3f", (t > 0 ? a / t : 0)}')"
+mm=$(printf '%s\n' "${raw[@]}" | median)
+echo "MEDIAN args=\"${LOAD_ARGS[*]}\" rounds=$ROUNDS echo_server=$ma tokio_echo=$mt mio_echo=$mm ratio=$(ratio "$ma" "$mt") vs_mio=$(ratio "$ma" "$mm")"

@@ -1,6 +1,8 @@
 //! The `echo_server` and `clever_echo` example binaries, run as a user runs them: started on
 //! `--addr 127.0.0.1:0`, they print exactly one line, `listening on <the bound address>`, serve
-//! real connections, and on SIGTERM shut down in a controlled way and exit 0.
+//! real connections, and on SIGTERM shut down in a controlled way and exit 0. The benchmark
+//! baselines, `tokio_echo` and `mio_echo`, are checked to echo every byte, so that a comparison
+//! never measures a server that loses data.
 //!
 //! `cargo test` builds a package's examples before running its tests, into
 //! `target/<profile>/examples/`, next to the `deps/` directory this test runs from.
@@ -170,4 +172,26 @@ fn clever_echo_greets_with_both_ends_echoes_and_exits_0_on_sigterm() {
     assert_eq!(String::from_utf8_lossy(&greeting), expected);
     assert_eq!(round_trip(&mut client, b"and back\n"), b"and back\n");
     shut_down_with(server, client);
+}
+
+#[test]
+fn the_baselines_echo_every_byte_then_close_after_the_peers_eof() {
+    for name in ["tokio_echo", "mio_echo"] {
+        let server = Server::start(name);
+        let mut client = connect(server.addr);
+        assert_eq!(round_trip(&mut client, b"ping\n"), b"ping\n", "{name}");
+        // 4 MiB sent from another thread while this one reads: the server's writes fill the
+        // socket and must wait, keeping what the socket did not take.
+        let data: Vec<u8> = (0..4 << 20).map(|i: u32| (i % 251) as u8).collect();
+        let mut writer = client.try_clone().unwrap();
+        let sent = data.clone();
+        let writer = std::thread::spawn(move || {
+            writer.write_all(&sent).unwrap();
+            writer.shutdown(std::net::Shutdown::Write).unwrap();
+        });
+        let mut back = Vec::new();
+        client.read_to_end(&mut back).unwrap();
+        writer.join().expect("writer thread");
+        assert!(back == data, "{name} echoed {} of {} bytes, or other bytes", back.len(), data.len());
+    }
 }
