@@ -563,6 +563,8 @@ pub(crate) trait AnyNode {
     fn msg_type(&self) -> TypeId;
     fn msg_type_name(&self) -> &'static str;
     fn box_name(&self) -> BoxName;
+    /// The box's name (borrowed from its declaration, for a declared box).
+    fn name(&self) -> Cow<'static, str>;
     fn is_linked(&self) -> bool;
     fn local_len(&self) -> usize;
     fn set_capacity(&self, cap: Option<usize>);
@@ -610,6 +612,10 @@ impl<T: 'static> AnyNode for BoxNode<T> {
         box_name_of(&self.owner, self.owner_id, self.direction, &self.name)
     }
 
+    fn name(&self) -> Cow<'static, str> {
+        self.name.clone()
+    }
+
     fn is_linked(&self) -> bool {
         self.target.borrow().is_some() || self.sources.borrow().iter().any(|w| w.strong_count() > 0)
     }
@@ -644,14 +650,13 @@ impl<T: 'static> AnyNode for BoxNode<T> {
     }
 
     fn add_source(self: Rc<Self>, src: Rc<dyn AnyNode>) -> Result<(), LinkError> {
-        let src_name = src.box_name();
-        let src = match src.as_any_rc().downcast::<BoxNode<T>>() {
+        // Names are made for an error only: a server links several boxes per connection.
+        let src = match src.clone().as_any_rc().downcast::<BoxNode<T>>() {
             Ok(s) => s,
-            Err(other) => {
+            Err(_) => {
                 // The caller checks types first; this is the same error, for completeness.
-                let _ = other;
                 return Err(LinkError::TypeMismatch {
-                    source_box: src_name,
+                    source_box: src.box_name(),
                     source_type: "another type",
                     sink_box: self.box_name(),
                     sink_type: std::any::type_name::<T>(),
@@ -660,7 +665,7 @@ impl<T: 'static> AnyNode for BoxNode<T> {
         };
         if let Some(existing) = src.target.borrow().as_ref() {
             return Err(LinkError::BoxAlreadyLinkedToDestination {
-                source_box: src_name,
+                source_box: src.box_name(),
                 existing_sink: existing.box_name(),
                 new_sink: self.box_name(),
             });
@@ -669,7 +674,7 @@ impl<T: 'static> AnyNode for BoxNode<T> {
         let mut node = Some(self.clone());
         while let Some(n) = node {
             if Rc::ptr_eq(&n, &src) {
-                return Err(LinkError::Cycle { source_box: src_name, sink_box: self.box_name() });
+                return Err(LinkError::Cycle { source_box: src.box_name(), sink_box: self.box_name() });
             }
             node = n.target.borrow().clone();
         }

@@ -1,7 +1,9 @@
 //! Linkages (`Axon.Linkage`): handles on links between boxes, and the options a link is made
 //! with.
 
+use std::borrow::Cow;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -9,6 +11,7 @@ use crate::boxes::AnyNode;
 use crate::component::{ComponentId, ComponentRef};
 use crate::error::{Direction, LinkError};
 use crate::scheduler::Shared;
+use crate::task::write_name;
 
 /// Which boxes a link joins (Axon's `passthrough` 0, 1 or 2).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -93,25 +96,60 @@ impl LinkOptions {
 
 /// A handle on one link, returned by `link` (Axon's `linkage`). It names both ends; pass it to
 /// `unlink` to remove the link. Only the component (or scheduler) that made it can remove it.
-#[derive(Clone, PartialEq, Eq, Hash)]
+///
+/// Two handles are equal when they name the same link (each link made gets a new id).
+#[derive(Clone)]
 pub struct Linkage {
     pub(crate) id: u64,
-    pub(crate) source: (ComponentId, String, String),
-    pub(crate) sink: (ComponentId, String, String),
+    pub(crate) source: End,
+    pub(crate) sink: End,
     pub(crate) passthrough: Passthrough,
 }
 
+/// One end of a link. The component's name is made only when it is shown (a server makes
+/// several links per connection, most never shown), and a declared box's name is borrowed from
+/// its declaration.
+#[derive(Clone)]
+pub(crate) struct End {
+    pub(crate) id: ComponentId,
+    type_name: fn() -> &'static str,
+    boxname: Cow<'static, str>,
+}
+
+impl End {
+    fn new(c: &ComponentRef, boxname: Cow<'static, str>) -> End {
+        End { id: c.id(), type_name: c.task.type_name, boxname }
+    }
+}
+
+impl PartialEq for Linkage {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+
+impl Eq for Linkage {}
+
+impl Hash for Linkage {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.id.hash(state);
+    }
+}
+
 impl Linkage {
+    /// The link from `src`'s box to `dst`'s; the box names are the nodes' own.
     pub(crate) fn new(
-        from: (&ComponentRef, &str),
-        to: (&ComponentRef, &str),
+        from: &ComponentRef,
+        src: &Rc<dyn AnyNode>,
+        to: &ComponentRef,
+        dst: &Rc<dyn AnyNode>,
         passthrough: Passthrough,
     ) -> Self {
         static NEXT: AtomicU64 = AtomicU64::new(1);
         Linkage {
             id: NEXT.fetch_add(1, Ordering::Relaxed),
-            source: (from.0.id(), from.0.name(), from.1.to_owned()),
-            sink: (to.0.id(), to.0.name(), to.1.to_owned()),
+            source: End::new(from, src.name()),
+            sink: End::new(to, dst.name()),
             passthrough,
         }
     }
@@ -119,13 +157,13 @@ impl Linkage {
     /// The source component and box (Axon's `sourcePair`).
     #[doc(alias = "sourcePair")]
     pub fn source_pair(&self) -> (ComponentId, &str) {
-        (self.source.0, &self.source.2)
+        (self.source.id, &self.source.boxname)
     }
 
     /// The sink component and box (Axon's `sinkPair`).
     #[doc(alias = "sinkPair")]
     pub fn sink_pair(&self) -> (ComponentId, &str) {
-        (self.sink.0, &self.sink.2)
+        (self.sink.id, &self.sink.boxname)
     }
 
     /// The passthrough kind.
@@ -137,11 +175,11 @@ impl Linkage {
 impl fmt::Display for Linkage {
     /// Axon's format: `Link( source:[name,box], sink:[name,box] )`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "Link( source:[{},{}], sink:[{},{}] )",
-            self.source.1, self.source.2, self.sink.1, self.sink.2
-        )
+        f.write_str("Link( source:[")?;
+        write_name(f, self.source.type_name, self.source.id)?;
+        write!(f, ",{}], sink:[", self.source.boxname)?;
+        write_name(f, self.sink.type_name, self.sink.id)?;
+        write!(f, ",{}] )", self.sink.boxname)
     }
 }
 
@@ -190,7 +228,7 @@ pub(crate) fn make(
     if let Some(n) = opts.pipewidth {
         dst.set_capacity(Some(n));
     }
-    Ok(LinkRecord { linkage: Linkage::new(from, to, opts.passthrough), src, dst })
+    Ok(LinkRecord { linkage: Linkage::new(from.0, &src, to.0, &dst, opts.passthrough), src, dst })
 }
 
 /// Makes a link and hands its record to `register` (the owner's postoffice).

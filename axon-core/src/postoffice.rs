@@ -23,14 +23,14 @@ pub(crate) struct Postoffice {
 impl Postoffice {
     pub(crate) fn register(&mut self, rec: LinkRecord) {
         let id = rec.linkage.id;
-        for c in [rec.linkage.source.0, rec.linkage.sink.0] {
+        for c in [rec.linkage.source.id, rec.linkage.sink.id] {
             self.by_component.entry(c).or_default().insert(id);
         }
         self.links.insert(id, rec);
     }
 
     fn forget(&mut self, rec: &LinkRecord) {
-        for c in [rec.linkage.source.0, rec.linkage.sink.0] {
+        for c in [rec.linkage.source.id, rec.linkage.sink.id] {
             if let Some(ids) = self.by_component.get_mut(&c) {
                 ids.remove(&rec.linkage.id);
                 if ids.is_empty() {

@@ -21,6 +21,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
@@ -129,7 +130,8 @@ pub(crate) struct BoxTable {
 /// additions and deletions must not scan.
 #[derive(Default)]
 pub(crate) struct DynamicBoxes {
-    pub(crate) by_name: HashMap<(Direction, String), DynBox>,
+    /// Inboxes, then outboxes (see [`side`]), by name: looked up by `&str`, with no key to make.
+    pub(crate) by_name: [HashMap<String, DynBox>; 2],
     /// The next number to try as a suffix when a name is taken; only grows, so finding a free
     /// name takes one or two probes however many boxes there are.
     pub(crate) next_suffix: u64,
@@ -137,15 +139,27 @@ pub(crate) struct DynamicBoxes {
     pub(crate) added: u64,
 }
 
+/// The index of `dir`'s map in [`DynamicBoxes::by_name`].
+fn side(dir: Direction) -> usize {
+    match dir {
+        Direction::Inbox => 0,
+        Direction::Outbox => 1,
+    }
+}
+
 impl BoxTable {
     /// The dynamic box `name` on side `dir`, if there is one.
     pub(crate) fn dynamic(&self, dir: Direction, name: &str) -> Option<&DynBox> {
-        self.dynamic.as_ref()?.by_name.get(&(dir, name.to_owned()))
+        self.dynamic.as_ref()?.by_name[side(dir)].get(name)
     }
 
     /// The dynamic boxes, if any were added.
-    pub(crate) fn dynamic_boxes(&self) -> impl Iterator<Item = (&(Direction, String), &DynBox)> {
-        self.dynamic.iter().flat_map(|d| d.by_name.iter())
+    pub(crate) fn dynamic_boxes(&self) -> impl Iterator<Item = (Direction, &String, &DynBox)> {
+        self.dynamic.iter().flat_map(|d| {
+            let [inboxes, outboxes] = &d.by_name;
+            let tag = |dir| move |(n, b)| (dir, n, b);
+            inboxes.iter().map(tag(Direction::Inbox)).chain(outboxes.iter().map(tag(Direction::Outbox)))
+        })
     }
 
     /// Whether a box of side `dir` is called `name` (declared and not deleted, or added).
@@ -172,12 +186,12 @@ impl BoxTable {
         let d = self.dynamic.get_or_insert_with(Default::default);
         let seq = d.added;
         d.added += 1;
-        d.by_name.insert((dir, name), DynBox { seq, node });
+        d.by_name[side(dir)].insert(name, DynBox { seq, node });
     }
 
     /// Removes the dynamic box `name`; whether there was one.
     pub(crate) fn remove_dynamic(&mut self, dir: Direction, name: &str) -> bool {
-        self.dynamic.as_mut().is_some_and(|d| d.by_name.remove(&(dir, name.to_owned())).is_some())
+        self.dynamic.as_mut().is_some_and(|d| d.by_name[side(dir)].remove(name).is_some())
     }
 }
 
@@ -340,7 +354,10 @@ impl Task {
 
     /// The Axon-style name: `<Type>_<id>`.
     pub(crate) fn name(&self) -> String {
-        format!("{}_{}", short_type_name((self.type_name)()), self.id.0)
+        let mut name = String::new();
+        // Writing to a `String` cannot fail.
+        let _ = write_name(&mut name, self.type_name, self.id);
+        name
     }
 
     pub(crate) fn with_extras<R>(&self, f: impl FnOnce(&mut Extras) -> R) -> R {
@@ -388,11 +405,8 @@ impl Task {
                 names.push(d.name().to_owned());
             }
         }
-        let mut added: Vec<_> = table
-            .dynamic_boxes()
-            .filter(|((d, _), _)| *d == dir)
-            .map(|((_, n), b)| (b.seq, n.clone()))
-            .collect();
+        let mut added: Vec<_> =
+            table.dynamic_boxes().filter(|(d, _, _)| *d == dir).map(|(_, n, b)| (b.seq, n.clone())).collect();
         added.sort_unstable();
         names.extend(added.into_iter().map(|(_, n)| n));
         names
@@ -409,7 +423,7 @@ impl Task {
                 _ => None,
             })
             .collect();
-        v.extend(table.dynamic_boxes().map(|(_, b)| b.node.clone()));
+        v.extend(table.dynamic_boxes().map(|(_, _, b)| b.node.clone()));
         v
     }
 }
@@ -436,5 +450,30 @@ pub(crate) fn bump_pause_epoch() {
 /// `axon_core::tests::Echo<u8>` → `Echo`.
 pub(crate) fn short_type_name(full: &'static str) -> &'static str {
     let base = full.split('<').next().unwrap_or(full);
-    base.rsplit("::").next().unwrap_or(base)
+    // A path's segments are separated by `::`, and a type name has no other `:` before its
+    // first `<`, so the last `:` ends the path (a byte search, cheaper than a `"::"` one).
+    base.rsplit(':').next().unwrap_or(base)
+}
+
+/// Writes a component's Axon-style name, `<Type>_<id>`, without allocating: a link shows the
+/// names of its ends this way only when it is shown.
+pub(crate) fn write_name(
+    f: &mut impl fmt::Write,
+    type_name: fn() -> &'static str,
+    id: ComponentId,
+) -> fmt::Result {
+    write!(f, "{}_{}", short_type_name(type_name()), id.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_type_name;
+
+    #[test]
+    fn a_short_type_name_is_the_last_segment_of_the_path_without_generics() {
+        assert_eq!(short_type_name("axon_core::tests::Echo<u8>"), "Echo");
+        assert_eq!(short_type_name("a::b::Pair<c::D, e::F<g::H>>"), "Pair");
+        assert_eq!(short_type_name("Plain"), "Plain");
+        assert_eq!(short_type_name("app::main::{{closure}}"), "{{closure}}");
+    }
 }

@@ -73,6 +73,30 @@ fn display_is_axons_link_format() {
 }
 
 #[test]
+fn a_link_still_names_its_ends_once_they_have_gone() {
+    let s = Scheduler::new();
+    let (a, b) = (inert(&s, STD), inert(&s, STD));
+    let (na, nb) = (a.name(), b.name());
+    let l = s.link((&a, "outbox"), (&b, "inbox")).unwrap();
+    drop((a, b));
+    assert_eq!(l.to_string(), format!("Link( source:[{na},outbox], sink:[{nb},inbox] )"));
+}
+
+#[test]
+fn links_are_equal_only_to_themselves() {
+    let s = Scheduler::new();
+    let (a, b) = (inert(&s, STD), inert(&s, STD));
+    let l = s.link((&a, "outbox"), (&b, "inbox")).unwrap();
+    assert_eq!(l.clone(), l);
+    s.unlink(&l).unwrap();
+    // The same two boxes linked again: another link.
+    let again = s.link((&a, "outbox"), (&b, "inbox")).unwrap();
+    assert_ne!(again, l);
+    let set: std::collections::HashSet<_> = [l.clone(), again.clone(), l.clone()].into_iter().collect();
+    assert_eq!(set.len(), 2);
+}
+
+#[test]
 fn pipewidth_and_synchronous_size_the_sink_box() {
     let s = Scheduler::new();
     let (a, b, c) = (inert(&s, STD), inert(&s, STD), inert(&s, STD));
