@@ -9,6 +9,12 @@
 //!   before sending the next; the latency is that round trip.
 //! - `--mode stream`: each connection keeps `--depth` messages in flight; the latency is the time
 //!   from queueing a message for sending to receiving the last byte of its echo.
+//! - `--mode churn`: each of the `--conns` connections carries one message, then closes, and a
+//!   new connection takes its place; a "message" is then a whole short-lived connection, and the
+//!   latency runs from the start of its connect to the last byte of its echo. This measures what
+//!   a server spends to accept, set up, serve and tear down a connection. (The client closes
+//!   first, so its side waits in TIME_WAIT; Linux reuses those ports for new connects on
+//!   loopback by default, `net.ipv4.tcp_tw_reuse = 2`.)
 //!
 //! Every message is recognisable: its first bytes are the connection id and the sequence number
 //! (little-endian `u32`s), the rest a pseudo-random pattern shifted by the sequence number. Each
@@ -69,6 +75,8 @@ enum Mode {
     Rr,
     /// `depth` messages in flight per connection.
     Stream,
+    /// One message per connection, then a new connection.
+    Churn,
 }
 
 /// The command line.
@@ -94,7 +102,7 @@ struct Opts {
     warmup: Duration,
 }
 
-const USAGE: &str = "usage: echo_load --addr ADDR [--conns N] [--size BYTES] [--mode rr|stream] \
+const USAGE: &str = "usage: echo_load --addr ADDR [--conns N] [--size BYTES] [--mode rr|stream|churn] \
                      [--depth D] [--duration SECS] [--threads T] [--timeout SECS] \
                      [--warmup SECS]";
 
@@ -146,7 +154,8 @@ fn parse_args() -> Result<Opts, String> {
                 o.mode = match args.next().as_deref() {
                     Some("rr") => Mode::Rr,
                     Some("stream") => Mode::Stream,
-                    other => return Err(format!("--mode must be rr or stream, not {other:?}")),
+                    Some("churn") => Mode::Churn,
+                    other => return Err(format!("--mode must be rr, stream or churn, not {other:?}")),
                 }
             }
             "-h" | "--help" => return Err(USAGE.to_owned()),
@@ -169,7 +178,7 @@ fn parse_args() -> Result<Opts, String> {
     if !(1..=64).contains(&o.threads) {
         return Err("--threads must be in 1..=64".to_owned());
     }
-    if o.mode == Mode::Rr {
+    if o.mode != Mode::Stream {
         o.depth = 1;
     }
     Ok(o)
@@ -496,7 +505,10 @@ fn run_thread(o: &Opts, ids: std::ops::Range<u32>, barrier: &Barrier, announce: 
             if c.stream.is_none() {
                 continue;
             }
-            match service(c, &pattern, &mut read_buf, sending, (start, end), &mut hist, &mut completed) {
+            let churn =
+                (o.mode == Mode::Churn).then_some(Churn { addr: o.addr, poll: &poll, token: ev.token() });
+            match service(c, &pattern, &mut read_buf, sending, (start, end), &mut hist, &mut completed, churn)
+            {
                 Ok(()) => {}
                 Err(Failure::Mismatch) => {
                     if errors.mismatch == 0 {
@@ -523,6 +535,13 @@ fn run_thread(o: &Opts, ids: std::ops::Range<u32>, barrier: &Barrier, announce: 
                     close(c, &poll, &mut errors.io);
                     open -= 1;
                 }
+                Err(Failure::Connect(e)) => {
+                    if errors.connect == 0 {
+                        eprintln!("echo_load: connect {}: {e}", o.addr);
+                    }
+                    close(c, &poll, &mut errors.connect);
+                    open -= 1;
+                }
             }
         }
     }
@@ -544,6 +563,8 @@ enum Failure {
     Eof,
     /// An I/O error.
     Io(io::Error),
+    /// A new connection (churn mode) could not be made.
+    Connect(io::Error),
 }
 
 /// Queues the connection's next message.
@@ -573,6 +594,7 @@ fn flush(c: &mut Conn) -> io::Result<()> {
 }
 
 /// Reads and checks everything available on the connection, refills its pipeline and writes.
+/// In churn mode (`churn` given), a completed message closes the connection and opens the next.
 #[allow(clippy::too_many_arguments)]
 fn service(
     c: &mut Conn,
@@ -582,6 +604,7 @@ fn service(
     (start, end): (Instant, Instant),
     hist: &mut Histogram,
     completed: &mut u64,
+    mut churn: Option<Churn<'_>>,
 ) -> Result<(), Failure> {
     loop {
         let Some(stream) = c.stream.as_mut() else { return Ok(()) };
@@ -614,12 +637,48 @@ fn service(
                     *completed += 1;
                 }
                 if sending && now < end {
+                    if let Some(churn) = churn.as_mut() {
+                        return churn.replace(c, pattern, now);
+                    }
                     queue(c, pattern, now);
                 }
             }
         }
     }
     flush(c).map_err(Failure::Io)
+}
+
+/// What churn mode needs to replace a connection: where to connect, and the poll to register
+/// the new one with (under the old one's token).
+struct Churn<'a> {
+    addr: SocketAddr,
+    poll: &'a Poll,
+    token: Token,
+}
+
+impl Churn<'_> {
+    /// Closes `c`'s connection (its message is done) and opens the next, with the next message
+    /// queued; it is written once the connect completes (until then a write would block).
+    fn replace(&mut self, c: &mut Conn, pattern: &Pattern, now: Instant) -> Result<(), Failure> {
+        if let Some(mut old) = c.stream.take() {
+            let _ = self.poll.registry().deregister(&mut old);
+        }
+        let mut stream = TcpStream::connect(self.addr).map_err(Failure::Connect)?;
+        stream.set_nodelay(true).map_err(Failure::Connect)?;
+        self.poll
+            .registry()
+            .register(&mut stream, self.token, Interest::READABLE | Interest::WRITABLE)
+            .map_err(Failure::Connect)?;
+        c.stream = Some(stream);
+        c.recv_off = 0;
+        c.out.clear();
+        c.out_pos = 0;
+        queue(c, pattern, now);
+        match flush(c) {
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            r => r.map_err(Failure::Io),
+        }
+    }
 }
 
 /// Closes a connection, counting it in `counter`.
@@ -689,6 +748,7 @@ fn main() -> ExitCode {
         match o.mode {
             Mode::Rr => "rr",
             Mode::Stream => "stream",
+            Mode::Churn => "churn",
         },
         o.conns,
         o.size,
