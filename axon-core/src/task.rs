@@ -20,11 +20,14 @@
 //! poll makes the next pause return at once), never duplicated (a task is queued at most once).
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
+
+// FxHash, not SipHash: keyed by component ids and box names, which components' code chooses,
+// not a network peer; see `postoffice`.
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::boxes::{AnyNode, BoxDecl};
 use crate::component::{ComponentId, ComponentRef, ComponentResult, EndCause};
