@@ -2,7 +2,8 @@
 //! `--addr 127.0.0.1:0`, they print exactly one line, `listening on <the bound address>`, serve
 //! real connections, and on SIGTERM shut down in a controlled way and exit 0. The benchmark
 //! baselines, `tokio_echo` and `mio_echo`, are checked to echo every byte, so that a comparison
-//! never measures a server that loses data.
+//! never measures a server that loses data, and the load generator, `echo_load`, to drive
+//! `echo_server` in each of its modes with no error.
 //!
 //! `cargo test` builds a package's examples before running its tests, into
 //! `target/<profile>/examples/`, next to the `deps/` directory this test runs from.
@@ -193,5 +194,33 @@ fn the_baselines_echo_every_byte_then_close_after_the_peers_eof() {
         client.read_to_end(&mut back).unwrap();
         writer.join().expect("writer thread");
         assert!(back == data, "{name} echoed {} of {} bytes, or other bytes", back.len(), data.len());
+    }
+}
+
+#[test]
+fn echo_load_drives_echo_server_in_every_mode_without_errors() {
+    let server = Server::start("echo_server");
+    let addr = server.addr.to_string();
+    for args in [
+        &["--mode", "rr", "--conns", "8"][..],
+        &["--mode", "stream", "--size", "4096", "--depth", "4", "--conns", "4"],
+        &["--mode", "churn", "--conns", "4"],
+    ] {
+        let out = Command::new(example("echo_load"))
+            .args(["--addr", &addr, "--duration", "1", "--timeout", "30"])
+            .args(args)
+            .output()
+            .expect("run echo_load");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {}\n{stdout}{stderr}", out.status);
+        let result = stdout.lines().find(|l| l.starts_with("RESULT ")).unwrap_or_default();
+        assert!(result.ends_with(" errors=0"), "{args:?}: {result:?}");
+        let rate: f64 = result
+            .split(' ')
+            .find_map(|kv| kv.strip_prefix("msgs_per_s="))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_default();
+        assert!(rate > 0.0, "{args:?}: nothing was echoed: {result:?}");
     }
 }
