@@ -12,6 +12,9 @@
 #   examples/scripts/echo_compare.sh 8 -- --mode stream --size 4096 --depth 16 --conns 100
 #   examples/scripts/echo_compare.sh 8 -- --mode churn --conns 50
 #
+# A churn run leaves tens of thousands of sockets in TIME_WAIT for a minute, which slows the
+# request/response runs made meanwhile by about 10 %: wait a minute before those.
+#
 # Environment: DURATION (default 4), PIN=1 to pin each server to CPU 0 and the load to CPU 1
 # (on two cores, pinned runs repeat within about 5 %, unpinned ones within about 20 %),
 # PORT_BASE (default 7101; the servers use PORT_BASE to PORT_BASE+2).
