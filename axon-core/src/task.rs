@@ -156,13 +156,9 @@ impl BoxTable {
         self.dynamic.as_ref()?.by_name[side(dir)].get(name)
     }
 
-    /// The dynamic boxes, if any were added.
-    pub(crate) fn dynamic_boxes(&self) -> impl Iterator<Item = (Direction, &String, &DynBox)> {
-        self.dynamic.iter().flat_map(|d| {
-            let [inboxes, outboxes] = &d.by_name;
-            let tag = |dir| move |(n, b)| (dir, n, b);
-            inboxes.iter().map(tag(Direction::Inbox)).chain(outboxes.iter().map(tag(Direction::Outbox)))
-        })
+    /// The dynamic boxes, if any were added, of both sides.
+    pub(crate) fn dynamic_boxes(&self) -> impl Iterator<Item = &DynBox> {
+        self.dynamic.iter().flat_map(|d| d.by_name.iter().flat_map(|side| side.values()))
     }
 
     /// Whether a box of side `dir` is called `name` (declared and not deleted, or added).
@@ -408,8 +404,12 @@ impl Task {
                 names.push(d.name().to_owned());
             }
         }
-        let mut added: Vec<_> =
-            table.dynamic_boxes().filter(|(d, _, _)| *d == dir).map(|(_, n, b)| (b.seq, n.clone())).collect();
+        let mut added: Vec<_> = table
+            .dynamic
+            .iter()
+            .flat_map(|d| &d.by_name[side(dir)])
+            .map(|(n, b)| (b.seq, n.clone()))
+            .collect();
         added.sort_unstable();
         names.extend(added.into_iter().map(|(_, n)| n));
         names
@@ -426,7 +426,7 @@ impl Task {
                 _ => None,
             })
             .collect();
-        v.extend(table.dynamic_boxes().map(|(_, _, b)| b.node.clone()));
+        v.extend(table.dynamic_boxes().map(|b| b.node.clone()));
         v
     }
 }

@@ -157,10 +157,9 @@ trait Pump {
 struct InPump<T> {
     inbox: Inbox<T>,
     tx: Sender<T>,
-    /// Counts a message taken from `inbox` that the thread, gone, can no longer receive.
-    drops: WakeHandle,
-    /// Counts what the thread leaves unread, once neither side can read it.
-    _leftovers: Arc<Leftovers<T>>,
+    /// Counts what the thread leaves unread, once neither side can read it (and, through its
+    /// `drops`, a message the pump could not pass on).
+    leftovers: Arc<Leftovers<T>>,
 }
 
 /// What is left in an inbound channel once nobody can take from it any more: dropped, and
@@ -211,9 +210,9 @@ impl<T: 'static> Pump for InPump<T> {
                 Some(m) => {
                     if self.tx.try_send(m).is_err() {
                         // Cannot happen: only this pump fills the channel, and it checked for
-                        // room; and the channel stays open while `_leftovers` holds a receiver.
+                        // room; and the channel stays open while `leftovers` holds a receiver.
                         // Were it to, the message would still be counted.
-                        self.drops.count_dropped(1);
+                        self.leftovers.drops.count_dropped(1);
                         break;
                     }
                     n += 1;
@@ -298,7 +297,7 @@ fn make_pump<T: Send + 'static>(
             let leftovers = Arc::new(Leftovers { rx: rx.clone(), drops: cx.wake_handle() });
             let end = InEnd { rx, leftovers: leftovers.clone() };
             let thread_end = ThreadEnd { end: Box::new(end), len: Box::new(move || counter.len()) };
-            let pump = InPump { inbox, tx, drops: cx.wake_handle(), _leftovers: leftovers };
+            let pump = InPump { inbox, tx, leftovers };
             Ok(Bridge { pump: Box::new(pump), thread_end })
         }
         Direction::Outbox => {
