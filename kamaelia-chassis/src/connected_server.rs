@@ -319,7 +319,7 @@ impl<F: ProtocolFactory> Component for ServerCore<F> {
                         }
                     }
                     SocketActivity::Shutdown(s) => {
-                        closed_connection(&cx, s.csa.id(), &mut conns, &mut by_handler)
+                        forget_connection(&cx, s.csa.id(), &mut conns, &mut by_handler, true)
                     }
                 }
             }
@@ -345,7 +345,7 @@ impl<F: ProtocolFactory> Component for ServerCore<F> {
                         return listener_failed(&cx, &server, addr, &mut conns, &mut by_handler);
                     }
                 } else if conns.contains_key(&id) {
-                    closed_connection(&cx, id, &mut conns, &mut by_handler);
+                    forget_connection(&cx, id, &mut conns, &mut by_handler, true);
                 } else if let Some(c) = by_handler.get(&id).and_then(|csa| conns.get_mut(csa)) {
                     if !c.closing {
                         c.closing = true;
@@ -521,21 +521,11 @@ fn refuse(cx: &Context, csa: &ComponentRef, handler: Option<&ComponentRef>, outb
     csa.stop();
 }
 
-/// Forgets a closed connection (by its adapter's id; a no-op for one already forgotten): tells
-/// the handler `SocketShutdown` and the adapter `ShutdownMicroprocess` (each only if it has not
-/// ended), then removes both as children with every link made for them, and the connection's
-/// two outboxes.
-fn closed_connection(
-    cx: &Context,
-    csa: ComponentId,
-    conns: &mut HashMap<ComponentId, Conn>,
-    by_handler: &mut HashMap<ComponentId, ComponentId>,
-) {
-    forget_connection(cx, csa, conns, by_handler, true);
-}
-
-/// [`closed_connection`], telling the two components only if `notify` (not when both have
-/// just been stopped).
+/// Forgets a closed connection (by its adapter's id; a no-op for one already forgotten): if
+/// `notify`, tells the handler `SocketShutdown` and the adapter `ShutdownMicroprocess` (each only
+/// if it has not ended; `notify` is false when both have just been stopped, which ends them only
+/// when the scheduler next reaches them), then removes both as children with every link made for
+/// them, and the connection's two outboxes.
 fn forget_connection(
     cx: &Context,
     csa: ComponentId,
