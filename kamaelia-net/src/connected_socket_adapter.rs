@@ -504,7 +504,8 @@ impl Conn {
         None
     }
 
-    /// Chooses where the next read lands from the size of this one: small reads (requests,
+    /// Chooses where the next read lands from the size of this one (`n` bytes, not the EOF's
+    /// empty read): small reads (requests,
     /// lines) go to the scheduler's shared buffer, where they stay in the cache whatever the
     /// number of connections; a connection moving bulk data reads into a buffer of its own,
     /// so its large chunks, often still being written when the next read comes, do not use up
@@ -519,7 +520,7 @@ impl Conn {
             if self.own_buf.is_none() {
                 self.own_buf = Some(Box::new(ReadBuf::with_spares(1)));
             }
-        } else if self.own_buf.is_some() && n > 0 {
+        } else if self.own_buf.is_some() {
             self.small_reads += 1;
             if self.small_reads >= SMALL_READS_TO_SHARE {
                 self.own_buf = None;
@@ -593,9 +594,6 @@ impl Conn {
                 Some(own) => own.recv_from(self.io.get(), self.chunk),
                 None => self.io.reactor().recv(self.io.get(), self.chunk),
             };
-            if let Ok((data, _)) = &read {
-                self.note_read_size(data.len());
-            }
             match read {
                 Ok((data, _)) if data.is_empty() => {
                     self.reading = false;
@@ -605,6 +603,7 @@ impl Conn {
                 }
                 Ok((data, short)) => {
                     let n = data.len();
+                    self.note_read_size(n);
                     if short && !self.io.is_ready(READ_CLOSED) {
                         // A short read drained the socket: the next arrival is a new edge, so
                         // skip the read that would only say `WouldBlock` (as tokio does). Not
