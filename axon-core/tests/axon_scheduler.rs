@@ -13,7 +13,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use axon_core::{from_fn, ComponentRef, EndCause, Scheduler};
-use util::{inert, DropCount, STD};
+use util::{inert, spinner, DropCount, STD};
 
 /// A component that yields `n` times, counting its steps, then ends.
 fn yielder(s: &Scheduler, n: u32) -> (ComponentRef, Rc<Cell<u32>>) {
@@ -37,19 +37,6 @@ fn pauser(s: &Scheduler) -> (ComponentRef, Rc<Cell<u32>>) {
         loop {
             st.set(st.get() + 1);
             cx.pause().await;
-        }
-    }));
-    (c, steps)
-}
-
-/// A component that counts its steps and never pauses.
-fn spinner(s: &Scheduler) -> (ComponentRef, Rc<Cell<u32>>) {
-    let steps = Rc::new(Cell::new(0));
-    let st = steps.clone();
-    let c = s.spawn(from_fn(STD, move |cx| async move {
-        loop {
-            st.set(st.get() + 1);
-            cx.yield_now().await;
         }
     }));
     (c, steps)

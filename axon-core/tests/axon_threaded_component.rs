@@ -4,6 +4,8 @@
 //! through the public API: a `Threaded` component on a real scheduler, with its thread
 //! reporting back over std channels. Every wait is bounded.
 
+mod util;
+
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -489,14 +491,7 @@ fn a_flooding_thread_does_not_hold_the_scheduler_in_one_step() {
         })
         .queue_len(QUEUED as usize),
     );
-    let ticks = std::rc::Rc::new(std::cell::Cell::new(0u32));
-    let counter = ticks.clone();
-    let ticker = sched.spawn(from_fn(STD, move |cx| async move {
-        loop {
-            counter.set(counter.get() + 1);
-            cx.yield_now().await;
-        }
-    }));
+    let (ticker, ticks) = util::spinner(&sched);
     sched.link((&t, "outbox"), (&sink, "inbox")).unwrap();
     sched.activate(&t);
     // The proxy's first step starts the thread; the test steps again only once the thread has

@@ -11,7 +11,7 @@ use axon_core::ipc::Ipc;
 use axon_core::{
     from_fn, BoxError, Direction, EndCause, LinkError, LinkOptions, Passthrough, Scheduler, SendError,
 };
-use util::{inert, puppet, recv, send, STD, STD_STRING};
+use util::{inert, puppet, recv, send, spinner, STD, STD_STRING};
 
 // ----- unknown boxes -----
 
@@ -222,14 +222,7 @@ fn a_send_to_an_unlinked_outbox_is_dropped_and_counted() {
 fn a_panicking_component_ends_alone_its_links_go_and_its_parent_is_woken() {
     let s = Scheduler::new();
     let (parent, px) = puppet(&s, STD);
-    let other_steps = Rc::new(Cell::new(0));
-    let os = other_steps.clone();
-    let other = s.spawn(from_fn(STD, move |cx| async move {
-        loop {
-            os.set(os.get() + 1);
-            cx.yield_now().await;
-        }
-    }));
+    let (other, other_steps) = spinner(&s);
     let target = inert(&s, STD);
     let t = target.clone();
     let child = px.create(from_fn(STD, move |cx| async move {

@@ -25,6 +25,20 @@ impl Drop for DropCount {
     }
 }
 
+/// A component, spawned on `sched`, that counts its steps and never pauses (it yields after
+/// each): the other work a test checks is not starved.
+pub(crate) fn spinner(sched: &Scheduler) -> (ComponentRef, Rc<Cell<u32>>) {
+    let steps = Rc::new(Cell::new(0));
+    let st = steps.clone();
+    let c = sched.spawn(from_fn(STD, move |cx| async move {
+        loop {
+            st.set(st.get() + 1);
+            cx.yield_now().await;
+        }
+    }));
+    (c, steps)
+}
+
 /// Axon's `UnpauseDetectionComponent`: pauses forever, counting how often it was woken
 /// (`while 1: self.pause(); yield 1; self.unpaused += 1`).
 pub(crate) fn unpause_detector(sched: &Scheduler) -> (ComponentRef, Rc<Cell<u32>>) {
