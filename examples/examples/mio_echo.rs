@@ -144,15 +144,10 @@ fn run(addr: SocketAddr) -> io::Result<()> {
             }
             return Err(e);
         }
-        if retry_accept || events.iter().any(|ev| ev.token() == LISTENER) {
-            let failed = accept_all(&listener, &poll, &mut conns)?;
-            if let (Some(e), false) = (&failed, retry_accept) {
-                eprintln!("mio_echo: accept: {e}; retrying every {ACCEPT_BACKOFF:?}");
-            }
-            retry_accept = failed.is_some();
-        }
+        let mut accept = retry_accept;
         for ev in events.iter() {
             if ev.token() == LISTENER {
+                accept = true;
                 continue;
             }
             let key = ev.token().0;
@@ -162,6 +157,13 @@ fn run(addr: SocketAddr) -> io::Result<()> {
                 let mut c = conns.remove(key);
                 let _ = poll.registry().deregister(&mut c.sock);
             }
+        }
+        if accept {
+            let failed = accept_all(&listener, &poll, &mut conns)?;
+            if let (Some(e), false) = (&failed, retry_accept) {
+                eprintln!("mio_echo: accept: {e}; retrying every {ACCEPT_BACKOFF:?}");
+            }
+            retry_accept = failed.is_some();
         }
     }
 }
