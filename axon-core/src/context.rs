@@ -35,7 +35,7 @@ pub(crate) fn typed_inbox<T: 'static>(task: &Rc<Task>, name: &str) -> Result<Inb
 }
 
 pub(crate) fn typed_outbox<T: 'static>(task: &Rc<Task>, name: &str) -> Result<Outbox<T>, BoxError> {
-    typed_node(task, Direction::Outbox, name).map(|node| Outbox { node })
+    typed_node(task, Direction::Outbox, name).map(Outbox::from_node)
 }
 
 /// AdaptiveComms resource tracking: a plain dictionary with no other effect.

@@ -6,6 +6,11 @@
 //! (a second link from one source, a full box, a loop). The model follows each box's target
 //! chain on every operation; the implementation resolves chains when links change.
 //!
+//! Sends and receives go through handles taken once, before the first operation, so that what a
+//! handle keeps between operations — its outbox's destination, a quiet (`control`) inbox found
+//! empty — is checked against every link change and delivery; the counts of what each inbox
+//! holds are read through both those handles and fresh ones.
+//!
 //! The components run (each pauses forever), so the wakes are checked too: a delivery wakes
 //! exactly the owner of the final inbox (Axon's rule 1), and a collection wakes every component
 //! whose outbox feeds that inbox through the current links (rule 2) — plus, at most, senders
@@ -16,7 +21,9 @@ use std::cell::Cell;
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::rc::Rc;
 
-use axon_core::{BoxDecl, ComponentRef, Direction, LinkError, LinkOptions, Linkage, Passthrough, Scheduler};
+use axon_core::{
+    BoxDecl, ComponentRef, Direction, Inbox, LinkError, LinkOptions, Linkage, Outbox, Passthrough, Scheduler,
+};
 use proptest::prelude::*;
 
 const COMPONENTS: usize = 3;
@@ -131,6 +138,11 @@ fn check(ops: Vec<Op>) -> Result<(), TestCaseError> {
         .collect();
     s.run_until_idle();
     polled(&counts);
+    // The handles every send and receive goes through, kept for the whole run.
+    let outs: Vec<Vec<Outbox<u32>>> =
+        cs.iter().map(|c| OUTBOXES.iter().map(|n| c.outbox::<u32>(n).unwrap()).collect()).collect();
+    let ins: Vec<Vec<Inbox<u32>>> =
+        cs.iter().map(|c| INBOXES.iter().map(|n| c.inbox::<u32>(n).unwrap()).collect()).collect();
     // Components that found an inbox full and may wait for room there: the next collection
     // may wake them. (Only allowed, not required: a link change may already have woken them, and
     // the model does not follow which; the `pitfalls` tests require those wakes.)
@@ -200,7 +212,7 @@ fn check(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let msg = next;
                 next += 1;
                 let end = m.end(node);
-                let r = cs[c].outbox::<u32>(node.name()).unwrap().send(msg);
+                let r = outs[c][b].send(msg);
                 if end.dir == Direction::Outbox {
                     prop_assert!(r.is_ok());
                     dropped_unlinked += 1;
@@ -231,7 +243,7 @@ fn check(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let node = Node { comp: c, dir: Direction::Inbox, b };
                 let end = m.end(node);
                 let expected = m.store.entry(end).or_default().pop_front();
-                let got = cs[c].inbox::<u32>(node.name()).unwrap().recv();
+                let got = ins[c][b].recv();
                 prop_assert_eq!(got, expected);
                 received.extend(got);
                 s.run_until_idle();
@@ -276,6 +288,7 @@ fn check(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let n = Node { comp, dir: Direction::Inbox, b };
                 let want = m.store.get(&n).map_or(0, VecDeque::len);
                 prop_assert_eq!(c.data_ready(name), want, "data_ready of {:?}", n);
+                prop_assert_eq!(ins[comp][b].data_ready(), want, "data_ready of {:?}, kept handle", n);
             }
         }
         prop_assert_eq!(s.stats().dropped_unlinked, dropped_unlinked);
