@@ -288,13 +288,45 @@ impl Component for ConnectedSocketAdapter {
         BOXES
     }
 
-    async fn main(self, cx: Context) -> ComponentResult {
-        let reactor = Reactor::try_get(&cx)?;
+    /// Sets the connection up at once, then runs it: the future keeps the running state
+    /// ([`Conn`]) and nothing else — not the adapter value it was made from — so that the few
+    /// fields every step reads share as few cache lines as they can.
+    fn main(self, cx: Context) -> impl std::future::Future<Output = ComponentResult> + 'static {
+        let mut setup = self.start(&cx);
+        async move {
+            // Run in place: moving the state out of the captured `setup` would keep two.
+            let conn = match &mut setup {
+                Ok(conn) => conn,
+                Err(_) => return setup.map(|_| ()),
+            };
+            let how = conn.run(&cx).await;
+            // Counts the close and deregisters and closes the socket (after a flush, its FIN has
+            // already gone); see `Conn`'s `Drop`.
+            drop(setup);
+            debug!(csa = %cx.name(), how = %how, "connection closed");
+            let msg = Ipc::new(SocketShutdown { csa: Some(cx.id()), how: Some(how) });
+            // Only to whoever is still there to hear it: a handler that has ended (the usual
+            // reason a connection closes) is not sent a message it would never read, which
+            // would count as dropped ([`Stats::dropped_dead`](axon_core::Stats)).
+            for name in [CREATOR_FEEDBACK, SIGNAL] {
+                let out = cx.outbox::<Ipc>(name)?;
+                if out.is_linked() && out.send(msg.clone()).is_err() {
+                    debug!(outbox = name, "outbox full: SocketShutdown dropped");
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+impl ConnectedSocketAdapter {
+    /// Registers the socket and takes the boxes: the running state.
+    fn start(self, cx: &Context) -> Result<Conn, axon_core::Error> {
+        let reactor = Reactor::try_get(cx)?;
         cx.set_inbox_size(INBOX, self.config.inbox_size)?;
         if let Err(e) = self.stream.set_nodelay(self.config.nodelay) {
             debug!(error = %e, "cannot set TCP_NODELAY");
         }
-        let chunk = self.config.read_chunk_size;
         let io = Registered::new(
             &reactor,
             self.stream,
@@ -309,46 +341,36 @@ impl Component for ConnectedSocketAdapter {
         // Data handed to the adapter is written as soon as its producer pauses, not a whole
         // cycle later: a request's read, handling and write follow one another.
         inbox.set_handoff(true);
-        let mut conn = Conn {
+        Ok(Conn {
             io,
             inbox,
             control: cx.inbox(CONTROL)?,
             outbox: cx.outbox(OUTBOX)?,
-            signal: cx.outbox(SIGNAL)?,
-            chunk,
-            held: None,
-            own_buf: None,
-            small_reads: 0,
             writing: None,
             reading: true,
             eof_seen: false,
             eof_to_report: false,
+            small_reads: 0,
+            own_buf: None,
+            chunk: self.config.read_chunk_size,
+            held: None,
+            signal: cx.outbox(SIGNAL)?,
             flushing: None,
             quiet_until: None,
             flush_timeout: self.config.flush_timeout,
             linger_quiet: self.config.linger_quiet,
-        };
-        let how = conn.run(&cx).await;
-        // Counts the close and deregisters and closes the socket (after a flush, its FIN has
-        // already gone); see `Conn`'s `Drop`.
-        drop(conn);
-        debug!(csa = %cx.name(), how = %how, "connection closed");
-        let msg = Ipc::new(SocketShutdown { csa: Some(cx.id()), how: Some(how) });
-        // Only to whoever is still there to hear it: a handler that has ended (the usual reason
-        // a connection closes) is not sent a message it would never read, which would count as
-        // dropped ([`Stats::dropped_dead`](axon_core::Stats)).
-        for name in [CREATOR_FEEDBACK, SIGNAL] {
-            let out = cx.outbox::<Ipc>(name)?;
-            if out.is_linked() && out.send(msg.clone()).is_err() {
-                debug!(outbox = name, "outbox full: SocketShutdown dropped");
-            }
-        }
-        Ok(())
+        })
     }
 }
 
 /// The running adapter's state; see the module docs.
+///
+/// Laid out by hand (`repr(C)`): what every step reads comes first, in as few cache lines as
+/// it fits — a server with thousands of connections finds most of them cold — and what only a
+/// flush, an EOF or backpressure needs comes after.
+#[repr(C)]
 struct Conn {
+    // ----- every step -----
     /// The registered socket.
     io: Registered<TcpStream>,
     /// Data to write.
@@ -357,17 +379,6 @@ struct Conn {
     control: Inbox<Ipc>,
     /// Data read.
     outbox: Outbox<Bytes>,
-    /// `PeerEof`, `SocketShutdown`.
-    signal: Outbox<Ipc>,
-    /// The read size.
-    chunk: usize,
-    /// A chunk the handler had no room for.
-    held: Option<Bytes>,
-    /// A read buffer of this connection's own, used while its reads are bulk transfers (see
-    /// [`Conn::note_read_size`]); `None` while it reads into the scheduler's shared buffer.
-    own_buf: Option<Box<ReadBuf>>,
-    /// Small reads in a row since the last bulk one, while `own_buf` is in use.
-    small_reads: u8,
     /// The rest of the message being written.
     writing: Option<Bytes>,
     /// Whether to read from the socket.
@@ -376,6 +387,18 @@ struct Conn {
     eof_seen: bool,
     /// Whether `PeerEof` is still to be sent.
     eof_to_report: bool,
+    /// Small reads in a row since the last bulk one, while `own_buf` is in use.
+    small_reads: u8,
+    /// A read buffer of this connection's own, used while its reads are bulk transfers (see
+    /// [`Conn::note_read_size`]); `None` while it reads into the scheduler's shared buffer.
+    own_buf: Option<Box<ReadBuf>>,
+    /// The read size.
+    chunk: usize,
+    /// A chunk the handler had no room for (looked at by every read).
+    held: Option<Bytes>,
+    // ----- EOF, flushing -----
+    /// `PeerEof`, `SocketShutdown`.
+    signal: Outbox<Ipc>,
     /// Set by a `ProducerFinished` (flush, then close): the deadline for the flush. From then
     /// on input is still read, so that none is left unread when the socket closes (which would
     /// reset the connection), but thrown away — the handler has finished.
@@ -539,10 +562,11 @@ impl Conn {
     /// Writes queued data while the socket takes it. Returns whether the budget ran out.
     fn write(&mut self) -> io::Result<bool> {
         let mut budget = WRITE_BUDGET;
+        // Read once: only this loop clears it, and returns when it does.
+        if !self.io.is_ready(WRITABLE) {
+            return Ok(false);
+        }
         loop {
-            if !self.io.is_ready(WRITABLE) {
-                return Ok(false);
-            }
             if self.writing.is_none() {
                 match self.inbox.recv() {
                     Some(b) if b.is_empty() => continue,
@@ -589,7 +613,10 @@ impl Conn {
             }
         }
         let mut budget = self.chunk * BUDGET_CHUNKS;
-        while self.reading && self.io.is_ready(READABLE) {
+        // Read once: only this loop clears them (and `readable` with them).
+        let ready = self.io.readiness();
+        let mut readable = ready & READABLE != 0;
+        while self.reading && readable {
             let read = match self.own_buf.as_mut() {
                 Some(own) => own.recv_from(self.io.get(), self.chunk),
                 None => self.io.reactor().recv(self.io.get(), self.chunk),
@@ -604,11 +631,12 @@ impl Conn {
                 Ok((data, short)) => {
                     let n = data.len();
                     self.note_read_size(n);
-                    if short && !self.io.is_ready(READ_CLOSED) {
+                    if short && ready & READ_CLOSED == 0 {
                         // A short read drained the socket: the next arrival is a new edge, so
                         // skip the read that would only say `WouldBlock` (as tokio does). Not
                         // after the peer's close was reported: its EOF must still be read.
                         self.io.clear(READABLE);
+                        readable = false;
                     }
                     if self.flushing.is_some() {
                         self.io.reactor().bump(|s| s.bytes_discarded += n as u64);
@@ -628,7 +656,10 @@ impl Conn {
                         return Ok(true);
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.io.clear(READABLE),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.io.clear(READABLE);
+                    readable = false;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }

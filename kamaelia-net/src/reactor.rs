@@ -101,8 +101,11 @@ pub struct NetStats {
 struct Slot {
     /// Wakes the component that owns the socket.
     waker: LocalWaker,
-    /// Readiness bits ([`READABLE`], [`WRITABLE`]) shared with the [`Registered`] handle.
-    ready: Rc<Cell<u8>>,
+    /// Readiness bits ([`READABLE`], [`WRITABLE`]), read and cleared through the
+    /// [`Registered`] handle: kept here, in the slot the reactor has just touched to report the
+    /// event, rather than in an allocation of their own, so that a socket's readiness costs its
+    /// component no cache line more.
+    ready: Cell<u8>,
 }
 
 /// A scheduler's I/O reactor: a mio `Poll` that the scheduler blocks in when it has nothing to
@@ -296,16 +299,29 @@ impl Reactor {
         source: &mut S,
         interest: Interest,
         waker: LocalWaker,
-    ) -> io::Result<(Token, Rc<Cell<u8>>)> {
-        let ready = Rc::new(Cell::new(READABLE | WRITABLE));
-        let index = self.slots.borrow_mut().insert(Slot { waker, ready: ready.clone() });
+    ) -> io::Result<Token> {
+        let index = self.slots.borrow_mut().insert(Slot { waker, ready: Cell::new(READABLE | WRITABLE) });
         let token = Token(index);
         if let Err(e) = self.poll.borrow().registry().register(source, token, interest) {
             self.release(index);
             return Err(e);
         }
         self.bump(|s| s.registered += 1);
-        Ok((token, ready))
+        Ok(token)
+    }
+
+    /// The readiness bits of the socket registered under `token` (none if there is none).
+    #[inline]
+    fn ready(&self, token: Token) -> u8 {
+        self.slots.borrow().get(token.0).map_or(0, |s| s.ready.get())
+    }
+
+    /// Clears readiness `bits` of the socket registered under `token`.
+    #[inline]
+    fn clear_ready(&self, token: Token, bits: u8) {
+        if let Some(s) = self.slots.borrow().get(token.0) {
+            s.ready.set(s.ready.get() & !bits);
+        }
     }
 
     fn deregister<S: Source>(&self, source: &mut S, token: Token) {
@@ -403,10 +419,9 @@ impl Unpark for ReactorUnpark {
 pub(crate) struct Registered<S: Source> {
     /// The socket; `None` only after `into_inner` has taken it.
     source: Option<S>,
-    /// Its token in the reactor.
+    /// Its token in the reactor, which keeps its readiness bits: set by the reactor, cleared by
+    /// the owner on `WouldBlock`.
     token: Token,
-    /// Readiness bits, set by the reactor, cleared by the owner on `WouldBlock`.
-    ready: Rc<Cell<u8>>,
     /// The reactor it is registered with.
     reactor: Rc<Reactor>,
 }
@@ -419,8 +434,8 @@ impl<S: Source> Registered<S> {
         interest: Interest,
         waker: LocalWaker,
     ) -> io::Result<Self> {
-        let (token, ready) = reactor.register(&mut source, interest, waker)?;
-        Ok(Registered { source: Some(source), token, ready, reactor: reactor.clone() })
+        let token = reactor.register(&mut source, interest, waker)?;
+        Ok(Registered { source: Some(source), token, reactor: reactor.clone() })
     }
 
     /// The socket.
@@ -430,12 +445,17 @@ impl<S: Source> Registered<S> {
 
     /// Whether the OS may have reported readiness `bit` since it was last cleared.
     pub(crate) fn is_ready(&self, bit: u8) -> bool {
-        self.ready.get() & bit != 0
+        self.readiness() & bit != 0
+    }
+
+    /// Every readiness bit the OS may have reported since it was last cleared.
+    pub(crate) fn readiness(&self) -> u8 {
+        self.reactor.ready(self.token)
     }
 
     /// Clears readiness `bit`: the owner saw `WouldBlock` and waits for the next edge.
     pub(crate) fn clear(&self, bit: u8) {
-        self.ready.set(self.ready.get() & !bit);
+        self.reactor.clear_ready(self.token, bit);
     }
 
     /// The reactor.
@@ -461,7 +481,10 @@ impl<S: Source> Drop for Registered<S> {
 
 impl<S: Source> fmt::Debug for Registered<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Registered").field("token", &self.token.0).field("ready", &self.ready.get()).finish()
+        f.debug_struct("Registered")
+            .field("token", &self.token.0)
+            .field("ready", &self.reactor.ready(self.token))
+            .finish()
     }
 }
 
