@@ -213,21 +213,22 @@ pub(crate) fn make_node<T: 'static>(
 ///
 /// # Layout
 /// Laid out by hand and aligned to a cache line: everything a push or a pop touches — the
-/// queue's header, `limit`, the two wake epochs and the flags — is in the first 64 bytes, so
-/// delivering or taking a message costs one cache line here (plus the queue's slot), where the
-/// compiler's own order spread those fields over three. A server with thousands of connections
-/// touches a handful of these per message, mostly cold; the rest — who to wake, the size limit
-/// as set — is needed only when someone is woken or a limit changes. The alignment costs about
-/// 96 bytes per inbox; without it the pipeline benchmark ran 1–8 % slower (the most with
-/// bounded boxes over 100 stages), and the echo server no faster.
+/// queue's header, the owner to wake, `limit`, the two wake epochs and the flags — is in the
+/// first 64 bytes, so delivering or taking a message costs one cache line here (plus the
+/// queue's slot), where the compiler's own order spread those fields over three. A server with
+/// thousands of connections touches a handful of these per message, mostly cold; the rest —
+/// who else to wake, the size limit as set — is needed only when someone else is woken or a
+/// limit changes. (The owner was once in the rest: waking it cost a second line of every
+/// storage delivered to, two cold lines per echoed message.) The alignment costs about 96
+/// bytes per inbox; without it the pipeline benchmark ran 1–8 % slower (the most with bounded
+/// boxes over 100 stages), and the echo server no faster.
 #[repr(C, align(64))]
 pub(crate) struct Storage<T> {
     // ----- first cache line: every push and pop -----
     /// The queued messages, oldest first.
     queue: Queue<T>,
-    /// What a push checks, one comparison for both refusals: `capacity` while the owner lives,
-    /// 0 once it has ended (`dead`); the refusal path tells the two apart.
-    limit: Cell<usize>,
+    /// The component woken when a message is appended (rule 1).
+    owner: Weak<Task>,
     /// The pause epoch (`task::pause_epoch`) at which `owner` was last woken: until some
     /// component pauses again, waking it again would change nothing, so it is skipped.
     owner_woken: Cell<u64>,
@@ -236,29 +237,14 @@ pub(crate) struct Storage<T> {
     /// skip a wake that is due: when `producers` grows, a waiter is added, or
     /// `notify_producers` is turned on.
     collected: Cell<u64>,
-    /// Whether the inbox owning this storage is linked onward (its sink is another storage),
-    /// so a receive on it must take from the end of its chain instead of from here.
-    forwarded: Cell<bool>,
-    /// Whether a delivery that wakes `owner` runs it right after the sender (off unless the
-    /// owner turns it on: [`Inbox::set_handoff`]).
-    handoff: Cell<bool>,
-    /// Whether `readers` may be non-empty: a push that wakes the owner checks this flag, not
-    /// the list.
-    has_readers: Cell<bool>,
-    /// Whether `waiters` may be non-empty: a collection that wakes producers checks this flag,
-    /// not the list.
-    has_waiters: Cell<bool>,
-    /// Whether a collection wakes `producers` (Axon's rule 2; on unless the owner turns it off).
-    notify_producers: Cell<bool>,
-    /// Set when the owner has ended: appends are refused from then on.
-    dead: Cell<bool>,
-    /// Whether messages arrive here seldom (an inbox named `control`): a delivery moves the
-    /// box-graph count on ([`BOX_EPOCH`]), so that an [`Inbox`] handle that found this storage
-    /// empty knows it still is without reading it.
-    quiet: bool,
-    // ----- the rest: only when someone is woken, or a limit or a link changes -----
-    /// The component woken when a message is appended (rule 1).
-    owner: Weak<Task>,
+    /// What a push checks, one comparison for both refusals: `capacity` while the owner lives
+    /// (at most `u32::MAX`: a box holding that many messages goes on through the refusal
+    /// path, which looks at `capacity` itself), 0 once it has ended (`dead`); the refusal path
+    /// tells them apart.
+    limit: Cell<u32>,
+    /// The [`StorageFlags`].
+    flags: StorageFlags,
+    // ----- the rest: only when someone else is woken, or a limit or a link changes -----
     /// The size limit; `usize::MAX` when unbounded.
     capacity: Cell<usize>,
     /// The components woken when a message is collected (rule 2), one entry per outbox
@@ -273,6 +259,43 @@ pub(crate) struct Storage<T> {
     readers: RefCell<Vec<Weak<Task>>>,
 }
 
+/// A [`Storage`]'s flags, in one byte so that they fit its first cache line with the rest of
+/// what a push or a pop reads.
+struct StorageFlags(Cell<u8>);
+
+impl StorageFlags {
+    /// The inbox owning the storage is linked onward (its sink is another storage), so a
+    /// receive on it must take from the end of its chain instead of from here.
+    const FORWARDED: u8 = 1;
+    /// A delivery that wakes `owner` runs it right after the sender (off unless the owner turns
+    /// it on: [`Inbox::set_handoff`]).
+    const HANDOFF: u8 = 1 << 1;
+    /// `readers` may be non-empty: a push that wakes the owner checks this flag, not the list.
+    const HAS_READERS: u8 = 1 << 2;
+    /// `waiters` may be non-empty: a collection that wakes producers checks this flag, not the
+    /// list.
+    const HAS_WAITERS: u8 = 1 << 3;
+    /// A collection wakes `producers` (Axon's rule 2; on unless the owner turns it off).
+    const NOTIFY_PRODUCERS: u8 = 1 << 4;
+    /// The owner has ended: appends are refused from then on.
+    const DEAD: u8 = 1 << 5;
+    /// Messages arrive here seldom (an inbox named `control`; fixed when the storage is made):
+    /// a delivery moves the box-graph count on ([`BOX_EPOCH`]), so that an [`Inbox`] handle
+    /// that found this storage empty knows it still is without reading it.
+    const QUIET: u8 = 1 << 6;
+
+    #[inline(always)]
+    fn get(&self, flag: u8) -> bool {
+        self.0.get() & flag != 0
+    }
+
+    #[inline(always)]
+    fn set(&self, flag: u8, on: bool) {
+        let bits = self.0.get();
+        self.0.set(if on { bits | flag } else { bits & !flag });
+    }
+}
+
 pub(crate) enum PushError<T> {
     Full(T, usize),
     Dead(T),
@@ -280,57 +303,61 @@ pub(crate) enum PushError<T> {
 
 impl<T> Storage<T> {
     fn new(owner: Weak<Task>, quiet: bool) -> Self {
+        let quiet = if quiet { StorageFlags::QUIET } else { 0 };
         Storage {
-            quiet,
             queue: Queue::new(),
-            limit: Cell::new(usize::MAX),
-            capacity: Cell::new(usize::MAX),
             owner,
-            producers: RefCell::new(Vec::new()),
-            notify_producers: Cell::new(true),
-            handoff: Cell::new(false),
-            waiters: RefCell::new(Vec::new()),
-            readers: RefCell::new(Vec::new()),
-            has_readers: Cell::new(false),
-            has_waiters: Cell::new(false),
-            dead: Cell::new(false),
-            forwarded: Cell::new(false),
             owner_woken: Cell::new(0),
             collected: Cell::new(0),
+            limit: Cell::new(u32::MAX),
+            flags: StorageFlags(Cell::new(StorageFlags::NOTIFY_PRODUCERS | quiet)),
+            capacity: Cell::new(usize::MAX),
+            producers: RefCell::new(Vec::new()),
+            waiters: RefCell::new(Vec::new()),
+            readers: RefCell::new(Vec::new()),
         }
     }
 
     #[inline]
     pub(crate) fn push(&self, msg: T) -> Result<(), PushError<T>> {
-        if self.queue.len() >= self.limit.get() {
-            return Err(self.refuse(msg));
+        if self.queue.len() >= self.limit.get() as usize {
+            return self.push_past_limit(msg);
         }
+        self.append(msg);
+        Ok(())
+    }
+
+    /// Appends `msg` and wakes the owner unless it was woken in this pause epoch.
+    #[inline(always)]
+    fn append(&self, msg: T) {
         self.queue.push_back(msg);
         let epoch = crate::task::pause_epoch();
         if self.owner_woken.get() != epoch {
             self.owner_woken.set(epoch);
             self.wake_owner();
         }
-        Ok(())
     }
 
-    /// Why a push was refused: full (checked first, as a bounded box of an ended component
-    /// still reports full) or ended.
+    /// A push that `limit` stops: refused when full (checked first, as a bounded box of an
+    /// ended component still reports full) or ended; appended when only `limit`'s range was
+    /// too small to say the capacity (`u32::MAX` messages or more).
     #[cold]
     #[inline(never)]
-    fn refuse(&self, msg: T) -> PushError<T> {
+    fn push_past_limit(&self, msg: T) -> Result<(), PushError<T>> {
         if self.queue.len() >= self.capacity.get() {
-            PushError::Full(msg, self.capacity.get())
+            Err(PushError::Full(msg, self.capacity.get()))
+        } else if self.flags.get(StorageFlags::DEAD) {
+            Err(PushError::Dead(msg))
         } else {
-            debug_assert!(self.dead.get());
-            PushError::Dead(msg)
+            self.append(msg);
+            Ok(())
         }
     }
 
     #[cold]
     #[inline(never)]
     fn wake_owner(&self) {
-        if self.quiet {
+        if self.flags.get(StorageFlags::QUIET) {
             // Handles that found this box empty must look again; and so must the next push,
             // which therefore takes this path too, whatever the pause epoch.
             bump_box_epoch();
@@ -338,7 +365,7 @@ impl<T> Storage<T> {
         }
         self.wake_readers();
         if let Some(owner) = self.owner.upgrade() {
-            if self.handoff.get() {
+            if self.flags.get(StorageFlags::HANDOFF) {
                 owner.wake_next();
             } else {
                 owner.wake();
@@ -362,7 +389,7 @@ impl<T> Storage<T> {
     #[cold]
     #[inline(never)]
     fn wake_on_collection(&self) {
-        if self.notify_producers.get() {
+        if self.flags.get(StorageFlags::NOTIFY_PRODUCERS) {
             wake_all(&self.producers.borrow());
         }
         self.wake_waiters();
@@ -370,11 +397,11 @@ impl<T> Storage<T> {
 
     /// Turns Axon's rule 2 on or off for this storage.
     fn set_notify_producers(&self, on: bool) {
-        if on && !self.notify_producers.get() {
+        if on && !self.flags.get(StorageFlags::NOTIFY_PRODUCERS) {
             // Collections earlier in this epoch did not wake the producers.
             self.collected.set(0);
         }
-        self.notify_producers.set(on);
+        self.flags.set(StorageFlags::NOTIFY_PRODUCERS, on);
     }
 
     /// Sets the size limit (`usize::MAX`: none). Raising it wakes the producers waiting for
@@ -382,8 +409,8 @@ impl<T> Storage<T> {
     fn set_capacity(&self, cap: usize) {
         let raised = cap > self.capacity.get();
         self.capacity.set(cap);
-        if !self.dead.get() {
-            self.limit.set(cap);
+        if !self.flags.get(StorageFlags::DEAD) {
+            self.limit.set(u32::try_from(cap).unwrap_or(u32::MAX));
         }
         if raised {
             self.wake_waiters();
@@ -393,7 +420,7 @@ impl<T> Storage<T> {
     /// Wakes the components other than the owner waiting for a message here.
     #[inline(always)]
     fn wake_readers(&self) {
-        wake_listed(&self.has_readers, &self.readers);
+        wake_listed(&self.flags, StorageFlags::HAS_READERS, &self.readers);
     }
 
     /// Makes the component being polled a reader (woken by the next push) unless it is the
@@ -414,7 +441,7 @@ impl<T> Storage<T> {
         if me.ptr_eq(&self.owner) {
             return;
         }
-        enlist(&self.has_readers, &self.readers, me);
+        enlist(&self.flags, StorageFlags::HAS_READERS, &self.readers, me);
         // The next push must take the slow path that wakes readers, whatever the epoch.
         self.owner_woken.set(0);
     }
@@ -433,7 +460,7 @@ impl<T> Storage<T> {
     /// Wakes every component waiting for room here (they retry their send).
     #[inline(always)]
     fn wake_waiters(&self) {
-        wake_listed(&self.has_waiters, &self.waiters);
+        wake_listed(&self.flags, StorageFlags::HAS_WAITERS, &self.waiters);
     }
 
     /// Makes the current component (or, outside a step, `fallback`) a waiter for room.
@@ -441,7 +468,7 @@ impl<T> Storage<T> {
     #[inline(never)]
     pub(crate) fn add_waiter(&self, fallback: &Weak<Task>) {
         let me = crate::scheduler::current_task(fallback).unwrap_or_else(|| fallback.clone());
-        enlist(&self.has_waiters, &self.waiters, me);
+        enlist(&self.flags, StorageFlags::HAS_WAITERS, &self.waiters, me);
         // The next collection must wake it, whatever the epoch.
         self.collected.set(0);
     }
@@ -462,38 +489,49 @@ impl<T> Storage<T> {
     }
 
     pub(crate) fn is_dead(&self) -> bool {
-        self.dead.get()
+        self.flags.get(StorageFlags::DEAD)
+    }
+
+    /// Whether the inbox owning this storage is linked onward.
+    #[inline(always)]
+    fn forwarded(&self) -> bool {
+        self.flags.get(StorageFlags::FORWARDED)
+    }
+
+    /// Whether deliveries here are seldom (see [`StorageFlags::QUIET`]).
+    fn quiet(&self) -> bool {
+        self.flags.get(StorageFlags::QUIET)
     }
 }
 
 /// A list of components waiting on a storage, guarded by a flag in the storage's first cache
-/// line (`has_readers`, `has_waiters`) so that the wake paths of a push or pop check one byte,
+/// line (`HAS_READERS`, `HAS_WAITERS`) so that the wake paths of a push or pop check one byte,
 /// not the list.
 /// Wakes and empties the list if the flag says it may hold anyone: the check inline in the
 /// (cold) wake paths, the work out of line.
 #[inline(always)]
-fn wake_listed(flag: &Cell<bool>, list: &RefCell<Vec<Weak<Task>>>) {
-    if flag.get() {
-        wake_listed_now(flag, list);
+fn wake_listed(flags: &StorageFlags, flag: u8, list: &RefCell<Vec<Weak<Task>>>) {
+    if flags.get(flag) {
+        wake_listed_now(flags, flag, list);
     }
 }
 
 #[cold]
 #[inline(never)]
-fn wake_listed_now(flag: &Cell<bool>, list: &RefCell<Vec<Weak<Task>>>) {
-    flag.set(false);
+fn wake_listed_now(flags: &StorageFlags, flag: u8, list: &RefCell<Vec<Weak<Task>>>) {
+    flags.set(flag, false);
     // Taken out first: no borrow of the list is held while components are woken.
     let woken = std::mem::take(&mut *list.borrow_mut());
     wake_all(&woken);
 }
 
 /// Adds `me` to a flag-guarded list (see [`wake_listed`]), once.
-fn enlist(flag: &Cell<bool>, list: &RefCell<Vec<Weak<Task>>>, me: Weak<Task>) {
+fn enlist(flags: &StorageFlags, flag: u8, list: &RefCell<Vec<Weak<Task>>>, me: Weak<Task>) {
     let mut list = list.borrow_mut();
     if !list.iter().any(|w| w.ptr_eq(&me)) {
         list.push(me);
     }
-    flag.set(true);
+    flags.set(flag, true);
 }
 
 /// Drops each message on its own, catching a panic in any message's `Drop` (user code), so that
@@ -546,7 +584,7 @@ impl<T: 'static> BoxNode<T> {
     fn propagate(&self, sink: &Option<Rc<Storage<T>>>) {
         bump_box_epoch();
         if let Some(local) = &self.local {
-            local.forwarded.set(!sink.as_ref().is_some_and(|s| Rc::ptr_eq(s, local)));
+            local.flags.set(StorageFlags::FORWARDED, !sink.as_ref().is_some_and(|s| Rc::ptr_eq(s, local)));
         }
         // The storage replaced is dropped after the borrow (its messages may hold boxes).
         let old = std::mem::replace(&mut *self.sink.borrow_mut(), sink.clone());
@@ -667,7 +705,7 @@ impl<T: 'static> AnyNode for BoxNode<T> {
     fn kill(&self) -> usize {
         match &self.local {
             Some(s) => {
-                s.dead.set(true);
+                s.flags.set(StorageFlags::DEAD, true);
                 s.limit.set(0);
                 let dropped = s.queue.take_all();
                 let n = dropped.len();
@@ -800,7 +838,7 @@ pub struct Inbox<T> {
     pub(crate) node: Rc<BoxNode<T>>,
     /// The box's own storage (`node.local`), held here so a receive reaches it in one step.
     local: Rc<Storage<T>>,
-    /// [`NOT_QUIET`] unless the box is quiet (`local.quiet`, told here so that a receive need
+    /// [`NOT_QUIET`] unless the box is quiet (`local.quiet()`, told here so that a receive need
     /// not read the storage to know). For a quiet box: the box-graph count ([`box_epoch`]) at
     /// which this handle last found it empty and not linked onward, or 0. Until the count moves
     /// on — a delivery into a quiet box, or a link change — it is still empty.
@@ -826,7 +864,7 @@ impl<T: 'static> Inbox<T> {
     /// The handle on `node`, an inbox (which always has storage of its own).
     pub(crate) fn from_node(node: Rc<BoxNode<T>>) -> Self {
         let local = node.local.clone().expect("an inbox has storage of its own");
-        let empty_at = Cell::new(if local.quiet { 0 } else { NOT_QUIET });
+        let empty_at = Cell::new(if local.quiet() { 0 } else { NOT_QUIET });
         Inbox { node, local, empty_at }
     }
 
@@ -840,7 +878,7 @@ impl<T: 'static> Inbox<T> {
         if self.empty_at.get() != NOT_QUIET {
             return self.recv_quiet();
         }
-        if !self.local.forwarded.get() {
+        if !self.local.forwarded() {
             return self.local.pop();
         }
         self.recv_forwarded()
@@ -852,7 +890,7 @@ impl<T: 'static> Inbox<T> {
         if self.empty_at.get() == box_epoch() {
             return None;
         }
-        if self.local.forwarded.get() {
+        if self.local.forwarded() {
             return self.recv_forwarded();
         }
         let msg = self.local.pop();
@@ -887,7 +925,7 @@ impl<T: 'static> Inbox<T> {
             return 0;
         }
         let n = self.local.len();
-        if n == 0 && !self.local.forwarded.get() {
+        if n == 0 && !self.local.forwarded() {
             self.empty_at.set(box_epoch());
         }
         n
@@ -919,7 +957,7 @@ impl<T: 'static> Inbox<T> {
     /// Registers the component being polled with the storage `recv` takes from, so that a
     /// delivery there wakes it even when rule 1 would not (it is not that storage's owner).
     fn wait_for_data(&self) {
-        if !self.local.forwarded.get() {
+        if !self.local.forwarded() {
             self.local.add_reader(&self.node.owner);
         } else if let Some(end) = self.node.sink.borrow().clone() {
             end.add_reader(&self.node.owner);
@@ -959,7 +997,7 @@ impl<T: 'static> Inbox<T> {
     /// component's messages are delivered by its proxy during the proxy's own step, so they hand
     /// off too. FIFO order of messages is unchanged; only when the owner runs is.
     pub fn set_handoff(&self, on: bool) {
-        self.local.handoff.set(on);
+        self.local.flags.set(StorageFlags::HANDOFF, on);
     }
 
     /// Sets or clears the size limit (Axon's `setInboxSize`).
@@ -1167,5 +1205,42 @@ impl<T: 'static> SendWait<'_, T> {
                 Err(e) => self.wait(e.message),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::mem::offset_of;
+
+    use super::Storage;
+
+    /// What a push or a pop reads is in a storage's first cache line, whatever the message
+    /// type; the rest starts on the next.
+    fn first_line_holds_the_hot_fields<T>() {
+        let last_hot = offset_of!(Storage<T>, flags) + std::mem::size_of::<u8>();
+        assert!(last_hot <= 64, "the hot fields end at byte {last_hot}");
+        for hot in [
+            offset_of!(Storage<T>, queue),
+            offset_of!(Storage<T>, owner),
+            offset_of!(Storage<T>, owner_woken),
+            offset_of!(Storage<T>, collected),
+            offset_of!(Storage<T>, limit),
+        ] {
+            assert!(hot < 64);
+        }
+        assert!(offset_of!(Storage<T>, capacity) >= 64);
+        assert_eq!(std::mem::align_of::<Storage<T>>(), 64);
+    }
+
+    #[test]
+    fn a_storages_first_cache_line_holds_what_a_push_or_pop_reads() {
+        first_line_holds_the_hot_fields::<u8>();
+        first_line_holds_the_hot_fields::<String>();
+        first_line_holds_the_hot_fields::<bytes_like::Chunk>();
+    }
+
+    mod bytes_like {
+        /// A 32-byte message, the size of `bytes::Bytes`.
+        pub(super) struct Chunk(#[allow(dead_code)] [usize; 4]);
     }
 }
