@@ -1020,15 +1020,16 @@ pub struct Outbox<T> {
     /// `node.sink` as it was when the box-graph count ([`box_epoch`]) was `sink_at`: a send
     /// reads this copy, in the handle (which lives in its component's future, hot while the
     /// component runs), instead of the node's. A link change moves the count on, and the next
-    /// send copies the node's sink again.
-    sink: RefCell<Option<Rc<Storage<T>>>>,
+    /// send copies the node's sink again. A `Cell`, with no borrow flag: a send takes it out
+    /// only for the push itself (see [`send`](Self::send)).
+    sink: Cell<Option<Rc<Storage<T>>>>,
     /// When `sink` was copied; 0 before the first send.
     sink_at: Cell<u64>,
 }
 
 impl<T> Outbox<T> {
     pub(crate) fn from_node(node: Rc<BoxNode<T>>) -> Self {
-        Outbox { node, sink: RefCell::new(None), sink_at: Cell::new(0) }
+        Outbox { node, sink: Cell::new(None), sink_at: Cell::new(0) }
     }
 }
 
@@ -1060,50 +1061,41 @@ impl<T: 'static> Outbox<T> {
     /// ([`Inbox::set_notify_producers`]).
     #[inline(always)]
     pub fn send(&self, msg: T) -> Result<(), NoSpaceInBox<T>> {
-        if self.sink_at.get() != box_epoch() && !self.copy_sink() {
-            return self.deliver(&self.node.sink, msg);
+        if self.sink_at.get() != box_epoch() {
+            self.copy_sink();
         }
-        self.deliver(&self.sink, msg)
-    }
-
-    /// Copies the node's sink into the handle (see `sink`); false if it cannot now, because a
-    /// send on this handle is under way further up the stack (a message's `Drop` sending
-    /// again), in which case the caller reads the node's.
-    #[cold]
-    #[inline(never)]
-    fn copy_sink(&self) -> bool {
-        let Ok(mut copy) = self.sink.try_borrow_mut() else { return false };
-        let now = self.node.sink.borrow().clone();
-        let old = std::mem::replace(&mut *copy, now);
-        self.sink_at.set(box_epoch());
-        drop(copy);
-        // Dropped after the borrow: the last reference to a storage drops its messages, whose
-        // `Drop` may send on this handle.
-        drop(old);
-        true
-    }
-
-    /// Delivers `msg` into `sink` (the handle's copy of the node's, or the node's own).
-    #[inline(always)]
-    fn deliver(&self, sink: &RefCell<Option<Rc<Storage<T>>>>, msg: T) -> Result<(), NoSpaceInBox<T>> {
-        let sink = sink.borrow();
-        let Some(storage) = sink.as_ref() else {
-            drop(sink);
+        // Taken out for the push, which runs no code of the crate's users (no message is
+        // dropped and no component polled inside it), and put back before anything that could.
+        let Some(storage) = self.sink.take() else {
             self.count_drop(false);
             return Ok(());
         };
-        match storage.push(msg) {
+        let pushed = storage.push(msg);
+        if let Err(PushError::Full(..)) = pushed {
+            storage.add_waiter(&self.node.owner);
+        }
+        self.sink.set(Some(storage));
+        match pushed {
             Ok(()) => Ok(()),
-            Err(PushError::Full(message, capacity)) => {
-                storage.add_waiter(&self.node.owner);
-                Err(NoSpaceInBox { message, capacity })
-            }
-            Err(PushError::Dead(_)) => {
-                drop(sink);
+            Err(PushError::Full(message, capacity)) => Err(NoSpaceInBox { message, capacity }),
+            Err(PushError::Dead(message)) => {
                 self.count_drop(true);
+                drop(message);
                 Ok(())
             }
         }
+    }
+
+    /// Copies the node's sink into the handle (see `sink`).
+    #[cold]
+    #[inline(never)]
+    fn copy_sink(&self) {
+        let now = self.node.sink.borrow().clone();
+        let old = self.sink.replace(now);
+        self.sink_at.set(box_epoch());
+        // The last reference to a storage drops its messages, whose `Drop` may send on this
+        // handle: it finds the new copy in place.
+        drop(old);
     }
 
     /// Counts a dropped message; out of line to keep [`send`](Self::send) small enough to inline.
