@@ -353,6 +353,7 @@ impl ConnectedSocketAdapter {
             small_reads: 0,
             own_buf: None,
             chunk: self.config.read_chunk_size,
+            holding: false,
             held: None,
             signal: cx.outbox(SIGNAL)?,
             flushing: None,
@@ -392,11 +393,13 @@ struct Conn {
     /// A read buffer of this connection's own, used while its reads are bulk transfers (see
     /// [`Conn::note_read_size`]); `None` while it reads into the scheduler's shared buffer.
     own_buf: Option<Box<ReadBuf>>,
+    /// Whether `held` holds a chunk: what every read looks at, where the chunk itself is not.
+    holding: bool,
     /// The read size.
     chunk: usize,
-    /// A chunk the handler had no room for (looked at by every read).
+    // ----- backpressure, EOF, flushing -----
+    /// A chunk the handler had no room for.
     held: Option<Bytes>,
-    // ----- EOF, flushing -----
     /// `PeerEof`, `SocketShutdown`.
     signal: Outbox<Ipc>,
     /// Set by a `ProducerFinished` (flush, then close): the deadline for the flush. From then
@@ -454,7 +457,7 @@ impl Conn {
                     return how;
                 }
             }
-            if self.eof_to_report && self.held.is_none() {
+            if self.eof_to_report && !self.holding {
                 self.eof_to_report = false;
                 if self.signal.send(Ipc::new(PeerEof { csa: cx.id() })).is_err() {
                     debug!("signal box full: PeerEof dropped");
@@ -496,6 +499,7 @@ impl Conn {
             if msg.is_producer_finished() && self.flushing.is_none() {
                 self.flushing = Some(axon_core::deadline_after(self.flush_timeout));
                 self.held = None;
+                self.holding = false;
                 // The handler has finished: it needs no news of the end of its input.
                 self.eof_to_report = false;
             }
@@ -552,6 +556,12 @@ impl Conn {
         }
     }
 
+    /// Keeps a chunk the handler had no room for; reading stops until it is delivered.
+    fn hold(&mut self, chunk: Bytes) {
+        self.held = Some(chunk);
+        self.holding = true;
+    }
+
     fn classify(&self, e: &io::Error) -> HowDied {
         match HowDied::from_io(e) {
             HowDied::Reset if self.eof_seen => HowDied::PeerClosed,
@@ -606,10 +616,13 @@ impl Conn {
     /// Delivers a held chunk, then reads while the socket has data and the handler has room
     /// (while flushing: reads and discards). Returns whether the budget ran out.
     fn read(&mut self) -> io::Result<bool> {
-        if let Some(chunk) = self.held.take() {
-            if let Err(e) = self.outbox.send(chunk) {
-                self.held = Some(e.message);
-                return Ok(false);
+        if self.holding {
+            self.holding = false;
+            if let Some(chunk) = self.held.take() {
+                if let Err(e) = self.outbox.send(chunk) {
+                    self.hold(e.message);
+                    return Ok(false);
+                }
             }
         }
         let mut budget = self.chunk * BUDGET_CHUNKS;
@@ -646,7 +659,7 @@ impl Conn {
                     } else {
                         self.io.reactor().note_read(n);
                         if let Err(e) = self.outbox.send(data) {
-                            self.held = Some(e.message);
+                            self.hold(e.message);
                             self.io.reactor().bump(|s| s.read_pauses += 1);
                             return Ok(false);
                         }
