@@ -256,13 +256,16 @@ impl Context {
     /// an explicit wake. If a wake came during this step (say it sent into its own inbox), the
     /// pause returns at the next cycle without waiting. It may return spuriously; check for work
     /// and pause again, as Axon components do.
-    pub async fn pause(&self) {
-        scheduler::pause(Intent::Pause).await;
+    ///
+    /// The future is two bytes, with no reference to the context: it sits in the awaiting
+    /// component's future, whose size is what a step touches.
+    pub fn pause(&self) -> impl Future<Output = ()> + use<> {
+        scheduler::pause(Intent::Pause)
     }
 
     /// Gives up the rest of this step and runs again next cycle (Axon's `yield 1`).
-    pub async fn yield_now(&self) {
-        scheduler::pause(Intent::Yield).await;
+    pub fn yield_now(&self) -> impl Future<Output = ()> + use<> {
+        scheduler::pause(Intent::Yield)
     }
 
     /// Pauses for `duration`. Other wakes do not end the sleep early.
