@@ -288,10 +288,11 @@ impl Component for ConnectedSocketAdapter {
         BOXES
     }
 
-    /// Sets the connection up at once, then runs it: the future keeps the running state
-    /// ([`Conn`]) and nothing else — not the adapter value it was made from — so that the few
-    /// fields every step reads share as few cache lines as they can.
     fn main(self, cx: Context) -> impl std::future::Future<Output = ComponentResult> + 'static {
+        // Sets the connection up at once, then runs it: the future keeps the running state
+        // (`Conn`) and the context and nothing else — not the adapter value it was made from,
+        // as an `async fn` would — so that the fields every step reads share as few cache
+        // lines as they can.
         let mut setup = self.start(&cx);
         async move {
             // Run in place: moving the state out of the captured `setup` would keep two.
@@ -299,7 +300,16 @@ impl Component for ConnectedSocketAdapter {
                 Ok(conn) => conn,
                 Err(_) => return setup.map(|_| ()),
             };
-            let how = conn.run(&cx).await;
+            let how = loop {
+                match conn.step(&cx) {
+                    Next::Pause => cx.pause().await,
+                    Next::Yield => cx.yield_now().await,
+                    Next::PauseUntil(deadline) => {
+                        cx.pause_until(deadline).await;
+                    }
+                    Next::Close(how) => break how,
+                }
+            };
             // Counts the close and deregisters and closes the socket (after a flush, its FIN has
             // already gone); see `Conn`'s `Drop`.
             drop(setup);
@@ -362,6 +372,18 @@ impl ConnectedSocketAdapter {
             linger_quiet: self.config.linger_quiet,
         })
     }
+}
+
+/// What a [`Conn::step`] asks for next.
+enum Next {
+    /// Wait for a wake (readiness, a message, room).
+    Pause,
+    /// Run again next cycle (the step's budget ran out).
+    Yield,
+    /// Wait for a wake or the deadline (flushing).
+    PauseUntil(Instant),
+    /// Close the connection.
+    Close(HowDied),
 }
 
 /// The running adapter's state; see the module docs.
@@ -432,47 +454,47 @@ impl Drop for Conn {
 }
 
 impl Conn {
-    /// Runs until the connection should close; returns why.
-    async fn run(&mut self, cx: &Context) -> HowDied {
-        loop {
-            // Both checks inline: on the data path there is no control message and no flush.
-            if !self.control.is_empty() {
-                if let Some(how) = self.take_control() {
-                    return how;
-                }
+    /// One step: takes control messages, writes, reads, reports the peer's EOF; says what to
+    /// wait for next, or why to close. Not an `async fn`, so the adapter's future holds no
+    /// second state machine: its loop awaits what this returns.
+    fn step(&mut self, cx: &Context) -> Next {
+        // Both checks inline: on the data path there is no control message and no flush.
+        if !self.control.is_empty() {
+            if let Some(how) = self.take_control() {
+                return Next::Close(how);
             }
-            let mut busy = false;
-            if !self.write_shut() {
-                match self.write() {
-                    Ok(b) => busy = b,
-                    Err(e) => return self.classify(&e),
-                }
+        }
+        let mut busy = false;
+        if !self.write_shut() {
+            match self.write() {
+                Ok(b) => busy = b,
+                Err(e) => return Next::Close(self.classify(&e)),
             }
-            match self.read() {
-                Ok(b) => busy |= b,
-                Err(e) => return self.classify(&e),
+        }
+        match self.read() {
+            Ok(b) => busy |= b,
+            Err(e) => return Next::Close(self.classify(&e)),
+        }
+        if self.flushing.is_some() {
+            if let Some(how) = self.flush_progress() {
+                return Next::Close(how);
             }
-            if self.flushing.is_some() {
-                if let Some(how) = self.flush_progress() {
-                    return how;
-                }
+        }
+        if self.eof_to_report && !self.holding {
+            self.eof_to_report = false;
+            if self.signal.send(Ipc::new(PeerEof { csa: cx.id() })).is_err() {
+                debug!("signal box full: PeerEof dropped");
             }
-            if self.eof_to_report && !self.holding {
-                self.eof_to_report = false;
-                if self.signal.send(Ipc::new(PeerEof { csa: cx.id() })).is_err() {
-                    debug!("signal box full: PeerEof dropped");
-                }
-            }
-            if busy {
-                // Budget used up: let readiness of other sockets in, then run again next cycle.
-                self.io.reactor().poll_now();
-                cx.yield_now().await;
-            } else if let Some(deadline) = self.flushing {
-                // Readiness (room to write, input to drain, the peer's EOF) or a time limit.
-                cx.pause_until(self.quiet_until.map_or(deadline, |q| q.min(deadline))).await;
-            } else {
-                cx.pause().await;
-            }
+        }
+        if busy {
+            // Budget used up: let readiness of other sockets in, then run again next cycle.
+            self.io.reactor().poll_now();
+            Next::Yield
+        } else if let Some(deadline) = self.flushing {
+            // Readiness (room to write, input to drain, the peer's EOF) or a time limit.
+            Next::PauseUntil(self.quiet_until.map_or(deadline, |q| q.min(deadline)))
+        } else {
+            Next::Pause
         }
     }
 
