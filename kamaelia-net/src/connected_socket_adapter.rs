@@ -2,6 +2,9 @@
 //! connection as a component, bytes in on `inbox`, bytes out on `outbox`.
 //!
 //! # State
+//! (In [`Conn`]; what a step on the data path never reads — a held chunk, the flush's times, the
+//! `signal` outbox — lives in a box of its own, `Conn::rare`, to keep the adapter's future
+//! small.)
 //! - `held`: at most one chunk read from the socket that the handler's inbox had no room for.
 //!   While it is held the adapter reads nothing more (inbound backpressure); it is retried when
 //!   the handler collects a message (the refused send made the adapter a waiter for room, so
@@ -362,14 +365,18 @@ impl ConnectedSocketAdapter {
             eof_to_report: false,
             small_reads: 0,
             own_buf: None,
-            chunk: self.config.read_chunk_size,
             holding: false,
-            held: None,
-            signal: cx.outbox(SIGNAL)?,
-            flushing: None,
-            quiet_until: None,
-            flush_timeout: self.config.flush_timeout,
-            linger_quiet: self.config.linger_quiet,
+            flushing: false,
+            fin_sent: false,
+            chunk: self.config.read_chunk_size,
+            rare: Box::new(Rare {
+                held: None,
+                signal: cx.outbox(SIGNAL)?,
+                flush_deadline: None,
+                quiet_until: None,
+                flush_timeout: self.config.flush_timeout,
+                linger_quiet: self.config.linger_quiet,
+            }),
         })
     }
 }
@@ -388,12 +395,12 @@ enum Next {
 
 /// The running adapter's state; see the module docs.
 ///
-/// Laid out by hand (`repr(C)`): what every step reads comes first, in as few cache lines as
-/// it fits — a server with thousands of connections finds most of them cold — and what only a
-/// flush, an EOF or backpressure needs comes after.
+/// Laid out by hand (`repr(C)`) and kept small: what every step reads, in as few cache lines
+/// as it fits — a server with thousands of connections finds most of them cold — and what only
+/// a flush, an EOF or backpressure needs in a box of its own ([`Rare`]), so that the adapter's
+/// future, which holds this, is no larger than its steps need.
 #[repr(C)]
 struct Conn {
-    // ----- every step -----
     /// The registered socket.
     io: Registered<TcpStream>,
     /// Data to write.
@@ -415,22 +422,31 @@ struct Conn {
     /// A read buffer of this connection's own, used while its reads are bulk transfers (see
     /// [`Conn::note_read_size`]); `None` while it reads into the scheduler's shared buffer.
     own_buf: Option<Box<ReadBuf>>,
-    /// Whether `held` holds a chunk: what every read looks at, where the chunk itself is not.
+    /// Whether `rare.held` holds a chunk.
     holding: bool,
+    /// Set by a `ProducerFinished` (flush, then close; `rare.flush_deadline` says until when).
+    /// From then on input is still read, so that none is left unread when the socket closes
+    /// (which would reset the connection), but thrown away — the handler has finished.
+    flushing: bool,
+    /// Set when FIN is sent: everything queued was written while flushing; from then on the
+    /// adapter only drains input (until `rare.quiet_until`).
+    fin_sent: bool,
     /// The read size.
     chunk: usize,
-    // ----- backpressure, EOF, flushing -----
+    /// The rest.
+    rare: Box<Rare>,
+}
+
+/// What a [`Conn`] needs only under backpressure, at the peer's EOF or while flushing.
+struct Rare {
     /// A chunk the handler had no room for.
     held: Option<Bytes>,
     /// `PeerEof`, `SocketShutdown`.
     signal: Outbox<Ipc>,
-    /// Set by a `ProducerFinished` (flush, then close): the deadline for the flush. From then
-    /// on input is still read, so that none is left unread when the socket closes (which would
-    /// reset the connection), but thrown away — the handler has finished.
-    flushing: Option<Instant>,
-    /// Set when FIN is sent (everything queued was written while flushing; from then on the
-    /// adapter only drains input), and pushed back by each input drained after it: when the
-    /// peer has been quiet until then, the adapter closes without waiting for its EOF.
+    /// While flushing: when to give up.
+    flush_deadline: Option<Instant>,
+    /// Set when FIN is sent, and pushed back by each input drained after it: when the peer has
+    /// been quiet until then, the adapter closes without waiting for its EOF.
     quiet_until: Option<Instant>,
     /// How long a flush may take.
     flush_timeout: Duration,
@@ -475,14 +491,14 @@ impl Conn {
             Ok(b) => busy |= b,
             Err(e) => return Next::Close(self.classify(&e)),
         }
-        if self.flushing.is_some() {
+        if self.flushing {
             if let Some(how) = self.flush_progress() {
                 return Next::Close(how);
             }
         }
         if self.eof_to_report && !self.holding {
             self.eof_to_report = false;
-            if self.signal.send(Ipc::new(PeerEof { csa: cx.id() })).is_err() {
+            if self.rare.signal.send(Ipc::new(PeerEof { csa: cx.id() })).is_err() {
                 debug!("signal box full: PeerEof dropped");
             }
         }
@@ -490,9 +506,9 @@ impl Conn {
             // Budget used up: let readiness of other sockets in, then run again next cycle.
             self.io.reactor().poll_now();
             Next::Yield
-        } else if let Some(deadline) = self.flushing {
+        } else if let (true, Some(deadline)) = (self.flushing, self.rare.flush_deadline) {
             // Readiness (room to write, input to drain, the peer's EOF) or a time limit.
-            Next::PauseUntil(self.quiet_until.map_or(deadline, |q| q.min(deadline)))
+            Next::PauseUntil(self.rare.quiet_until.map_or(deadline, |q| q.min(deadline)))
         } else {
             Next::Pause
         }
@@ -500,7 +516,7 @@ impl Conn {
 
     /// Whether FIN has been sent.
     fn write_shut(&self) -> bool {
-        self.quiet_until.is_some()
+        self.fin_sent
     }
 
     /// Takes the output that will never be written (the rest of a chunk begun, and everything
@@ -518,9 +534,10 @@ impl Conn {
             if msg.is_shutdown_microprocess() || msg.kind() == IpcKind::Shutdown {
                 return Some(HowDied::ShutdownRequested);
             }
-            if msg.is_producer_finished() && self.flushing.is_none() {
-                self.flushing = Some(axon_core::deadline_after(self.flush_timeout));
-                self.held = None;
+            if msg.is_producer_finished() && !self.flushing {
+                self.flushing = true;
+                self.rare.flush_deadline = Some(axon_core::deadline_after(self.rare.flush_timeout));
+                self.rare.held = None;
                 self.holding = false;
                 // The handler has finished: it needs no news of the end of its input.
                 self.eof_to_report = false;
@@ -533,16 +550,17 @@ impl Conn {
     /// at the peer's EOF after our FIN, when the peer has been quiet for the linger after it,
     /// or at the deadline.
     fn flush_progress(&mut self) -> Option<HowDied> {
-        let deadline = self.flushing?;
+        let deadline = self.rare.flush_deadline?;
         let now = Instant::now();
         if !self.write_shut() && self.writing.is_none() && self.inbox.is_empty() {
             if let Err(e) = self.io.get().shutdown(Shutdown::Write) {
                 // The connection is already gone (reset): the next read reports it.
                 debug!(error = %e, "cannot shut the socket's write side");
             }
-            self.quiet_until = Some(axon_core::deadline_after(self.linger_quiet));
+            self.rare.quiet_until = Some(axon_core::deadline_after(self.rare.linger_quiet));
+            self.fin_sent = true;
         }
-        if let Some(quiet) = self.quiet_until {
+        if let Some(quiet) = self.rare.quiet_until {
             if self.eof_seen || now >= quiet {
                 return Some(HowDied::Flushed);
             }
@@ -580,7 +598,7 @@ impl Conn {
 
     /// Keeps a chunk the handler had no room for; reading stops until it is delivered.
     fn hold(&mut self, chunk: Bytes) {
-        self.held = Some(chunk);
+        self.rare.held = Some(chunk);
         self.holding = true;
     }
 
@@ -640,7 +658,7 @@ impl Conn {
     fn read(&mut self) -> io::Result<bool> {
         if self.holding {
             self.holding = false;
-            if let Some(chunk) = self.held.take() {
+            if let Some(chunk) = self.rare.held.take() {
                 if let Err(e) = self.outbox.send(chunk) {
                     self.hold(e.message);
                     return Ok(false);
@@ -661,7 +679,7 @@ impl Conn {
                     self.reading = false;
                     self.eof_seen = true;
                     // A handler that has finished needs no news of the end of its input.
-                    self.eof_to_report = self.flushing.is_none();
+                    self.eof_to_report = !self.flushing;
                 }
                 Ok((data, short)) => {
                     let n = data.len();
@@ -673,10 +691,10 @@ impl Conn {
                         self.io.clear(READABLE);
                         readable = false;
                     }
-                    if self.flushing.is_some() {
+                    if self.flushing {
                         self.io.reactor().bump(|s| s.bytes_discarded += n as u64);
                         if self.write_shut() {
-                            self.quiet_until = Some(axon_core::deadline_after(self.linger_quiet));
+                            self.rare.quiet_until = Some(axon_core::deadline_after(self.rare.linger_quiet));
                         }
                     } else {
                         self.io.reactor().note_read(n);
