@@ -5,7 +5,8 @@
 # each server's median, and the ratios of the medians (echo_server / tokio_echo, and
 # echo_server / mio_echo); then each server's median CPU time (user + system, from /proc) per
 # message over the measured window, which tells the servers apart when the load generator is the
-# bottleneck (streaming, `--mode churn`).
+# bottleneck (streaming, `--mode churn`); then the median of each round's own ratios, steadier
+# than the ratio of medians on a host whose speed drifts.
 #
 #   examples/scripts/echo_compare.sh [ROUNDS] -- ECHO_LOAD_ARGS...
 #   examples/scripts/echo_compare.sh 8 -- --mode rr --size 64 --conns 100
@@ -75,3 +76,8 @@ med() { printf '%s\n' "$@" | median; }
 ma=$(med "${axon[@]}") mt=$(med "${tokio[@]}") mm=$(med "${raw[@]}")
 echo "MEDIAN args=\"${LOAD_ARGS[*]}\" rounds=$ROUNDS echo_server=$ma tokio_echo=$mt mio_echo=$mm ratio=$(ratio "$ma" "$mt") vs_mio=$(ratio "$ma" "$mm")"
 echo "SERVER_CPU_US_PER_MSG echo_server=$(med "${axon_cpu[@]}") tokio_echo=$(med "${tokio_cpu[@]}") mio_echo=$(med "${raw_cpu[@]}")"
+# The median of each round's own ratio: the three servers of a round run back to back, so a
+# machine whose speed drifts between rounds (a shared host) moves all three together.
+rt=$(for i in "${!axon[@]}"; do ratio "${axon[$i]}" "${tokio[$i]}"; echo; done | median)
+rmio=$(for i in "${!axon[@]}"; do ratio "${axon[$i]}" "${raw[$i]}"; echo; done | median)
+echo "ROUND_RATIO_MEDIAN echo_server/tokio_echo=$rt echo_server/mio_echo=$rmio"
