@@ -1086,6 +1086,38 @@ impl<T: 'static> Outbox<T> {
         }
     }
 
+    /// Asks the CPU to start loading what the next [`send`](Self::send) will touch — the
+    /// destination inbox's storage and the task record of the component it wakes — so that a
+    /// component about to block in a system call (a socket adapter before its `recv`) has them
+    /// in the cache by the time it sends what it read, instead of waiting for memory then.
+    /// Only a hint: it changes nothing but timing.
+    ///
+    /// ```
+    /// # use axon_core::{boxes, from_fn, BoxDecl, Scheduler};
+    /// # const B: &[BoxDecl] = &boxes::standard::<u32>();
+    /// let sched = Scheduler::new();
+    /// let (a, b) = (sched.create(from_fn(B, |_| async { Ok(()) })), sched.create(from_fn(B, |_| async { Ok(()) })));
+    /// sched.link((&a, "outbox"), (&b, "inbox"))?;
+    /// let out = a.outbox::<u32>("outbox")?;
+    /// out.prefetch();
+    /// out.send(1).unwrap();
+    /// assert_eq!(b.inbox::<u32>("inbox")?.recv(), Some(1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[inline]
+    pub fn prefetch(&self) {
+        if self.sink_at.get() != box_epoch() {
+            self.copy_sink();
+        }
+        let sink = self.sink.take();
+        if let Some(storage) = &sink {
+            // The storage's first line is read here (for its owner) and so loaded now; the
+            // owner's record is only prefetched.
+            crate::prefetch::prefetch(storage.owner.as_ptr());
+        }
+        self.sink.set(sink);
+    }
+
     /// Copies the node's sink into the handle (see `sink`).
     #[cold]
     #[inline(never)]

@@ -474,6 +474,9 @@ impl Conn {
     /// wait for next, or why to close. Not an `async fn`, so the adapter's future holds no
     /// second state machine: its loop awaits what this returns.
     fn step(&mut self, cx: &Context) -> Next {
+        // What delivering a read chunk will touch — the handler's inbox and task record — starts
+        // loading now, while the `recv` below runs.
+        self.outbox.prefetch();
         // Both checks inline: on the data path there is no control message and no flush.
         if !self.control.is_empty() {
             if let Some(how) = self.take_control() {
