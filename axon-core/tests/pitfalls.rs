@@ -411,3 +411,37 @@ fn a_producer_waiting_for_room_is_woken_when_the_consumer_ends() {
     assert!(done.get() && producer.is_finished());
     assert_eq!(s.stats().dropped_dead, 2, "the message left queued and the retried one");
 }
+
+/// A message whose `Drop` sends through the very outbox handle that is delivering it.
+struct SendsOnDrop {
+    out: Option<Rc<axon_core::Outbox<SendsOnDrop>>>,
+}
+
+impl Drop for SendsOnDrop {
+    fn drop(&mut self) {
+        if let Some(out) = self.out.take() {
+            // The second message carries no handle: the chain ends with it.
+            out.send(SendsOnDrop { out: None }).ok();
+        }
+    }
+}
+
+/// A send that a dead destination refuses drops the message after the handle has its
+/// destination back, so a send from the message's `Drop`, on the same handle, reaches the same
+/// destination (dropped and counted as sent to an ended component again), not "nowhere".
+#[test]
+fn a_message_dropped_by_a_send_can_send_on_the_same_outbox_from_its_drop() {
+    const B: &[BoxDecl] = &axon_core::boxes::standard::<SendsOnDrop>();
+    let s = Scheduler::new();
+    let a = s.create(from_fn(B, |_| async { Ok(()) }));
+    let b = s.spawn(from_fn(B, |_| async { Ok(()) }));
+    s.link((&a, "outbox"), (&b, "inbox")).unwrap();
+    s.run_until_idle();
+    assert!(b.is_finished(), "b has ended: its inbox refuses deliveries");
+    let out = Rc::new(a.outbox::<SendsOnDrop>("outbox").unwrap());
+    let before = s.stats();
+    out.send(SendsOnDrop { out: Some(out.clone()) }).ok();
+    let after = s.stats();
+    assert_eq!(after.dropped_dead, before.dropped_dead + 2, "{after:?}");
+    assert_eq!(after.dropped_unlinked, before.dropped_unlinked, "{after:?}");
+}
