@@ -13,7 +13,7 @@ use std::collections::HashSet;
 use std::rc::Rc;
 
 use axon_core::{from_fn, EndCause, LinkError, Scheduler};
-use util::{inert, DropCount, STD};
+use util::{inert, step_counter, AfterStep, DropCount, STD};
 
 #[test]
 fn components_construct_without_running_and_have_unique_ids() {
@@ -37,14 +37,8 @@ fn components_construct_without_running_and_have_unique_ids() {
 #[test]
 fn activate_adds_the_component_to_the_scheduler_exactly_once() {
     let s = Scheduler::new();
-    let steps = Rc::new(Cell::new(0));
-    let n = steps.clone();
-    let c = s.create(from_fn(STD, move |cx| async move {
-        loop {
-            n.set(n.get() + 1);
-            cx.yield_now().await;
-        }
-    }));
+    let (c, steps) = step_counter(AfterStep::Yield);
+    let c = s.create(c);
     s.activate(&c);
     s.activate(&c);
     assert_eq!(s.component_count(), 1);

@@ -13,7 +13,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use axon_core::{from_fn, ComponentRef, EndCause, Scheduler};
-use util::{inert, spinner, DropCount, STD};
+use util::{inert, spinner, step_counter, AfterStep, DropCount, STD};
 
 /// A component that yields `n` times, counting its steps, then ends.
 fn yielder(s: &Scheduler, n: u32) -> (ComponentRef, Rc<Cell<u32>>) {
@@ -29,17 +29,10 @@ fn yielder(s: &Scheduler, n: u32) -> (ComponentRef, Rc<Cell<u32>>) {
     (c, steps)
 }
 
-/// A component that counts its steps and pauses after each.
+/// A component, spawned on `s`, that counts its steps and pauses after each.
 fn pauser(s: &Scheduler) -> (ComponentRef, Rc<Cell<u32>>) {
-    let steps = Rc::new(Cell::new(0));
-    let st = steps.clone();
-    let c = s.spawn(from_fn(STD, move |cx| async move {
-        loop {
-            st.set(st.get() + 1);
-            cx.pause().await;
-        }
-    }));
-    (c, steps)
+    let (c, steps) = step_counter(AfterStep::Pause);
+    (s.spawn(c), steps)
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use axon_core::ipc::Ipc;
-use axon_core::{boxes, from_fn, BoxDecl, ComponentRef, Context, Scheduler};
+use axon_core::{boxes, from_fn, BoxDecl, Component, ComponentRef, Context, Scheduler};
 
 /// Axon's four standard boxes, with `u32` data boxes.
 pub(crate) const STD: &[BoxDecl] = &boxes::standard::<u32>();
@@ -25,18 +25,36 @@ impl Drop for DropCount {
     }
 }
 
-/// A component, spawned on `sched`, that counts its steps and never pauses (it yields after
-/// each): the other work a test checks is not starved.
-pub(crate) fn spinner(sched: &Scheduler) -> (ComponentRef, Rc<Cell<u32>>) {
+/// What a [`step_counter`] awaits after each step.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum AfterStep {
+    /// `yield_now`: it runs again next cycle, never pausing.
+    Yield,
+    /// `pause`: it runs again when woken.
+    Pause,
+}
+
+/// A component (not yet created) that counts its steps, awaiting `after` after each.
+pub(crate) fn step_counter(after: AfterStep) -> (impl Component, Rc<Cell<u32>>) {
     let steps = Rc::new(Cell::new(0));
     let st = steps.clone();
-    let c = sched.spawn(from_fn(STD, move |cx| async move {
+    let c = from_fn(STD, move |cx| async move {
         loop {
             st.set(st.get() + 1);
-            cx.yield_now().await;
+            match after {
+                AfterStep::Yield => cx.yield_now().await,
+                AfterStep::Pause => cx.pause().await,
+            }
         }
-    }));
+    });
     (c, steps)
+}
+
+/// A step counter, spawned on `sched`, that never pauses (it yields after each step): the other
+/// work a test checks is not starved.
+pub(crate) fn spinner(sched: &Scheduler) -> (ComponentRef, Rc<Cell<u32>>) {
+    let (c, steps) = step_counter(AfterStep::Yield);
+    (sched.spawn(c), steps)
 }
 
 /// Axon's `UnpauseDetectionComponent`: pauses forever, counting how often it was woken
