@@ -43,20 +43,6 @@ struct Conn {
     peer_closed: bool,
 }
 
-fn parse_args() -> Result<SocketAddr, String> {
-    const USAGE: &str = "usage: mio_echo [--addr ADDR]";
-    let mut addr = DEFAULT_ADDR.to_owned();
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--addr" => addr = args.next().ok_or("--addr needs a value")?,
-            "-h" | "--help" => return Err(USAGE.to_owned()),
-            other => return Err(format!("unknown argument {other:?}; {USAGE}")),
-        }
-    }
-    addr.parse().map_err(|e| format!("bad --addr {addr:?}: {e}"))
-}
-
 /// Writes `data` until the socket would block; returns how much it took.
 fn write_some(sock: &mut TcpStream, data: &[u8]) -> io::Result<usize> {
     let mut done = 0;
@@ -169,7 +155,7 @@ fn run(addr: SocketAddr) -> io::Result<()> {
 }
 
 fn main() -> ExitCode {
-    let addr = match parse_args() {
+    let addr = match kamaelia_examples::addr_from_args_or(DEFAULT_ADDR) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("mio_echo: {e}");

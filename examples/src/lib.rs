@@ -21,12 +21,21 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:1601";
 /// # Errors
 /// A message naming the bad argument.
 pub fn addr_from_args() -> Result<SocketAddr, String> {
+    addr_from_args_or(DEFAULT_ADDR)
+}
+
+/// Reads `--addr ADDR` from the command line, defaulting to `default` (for a server that should
+/// not collide with the examples' default port).
+///
+/// # Errors
+/// A message naming the bad argument.
+pub fn addr_from_args_or(default: &str) -> Result<SocketAddr, String> {
     let mut args = std::env::args().skip(1);
-    let mut addr = DEFAULT_ADDR.to_owned();
+    let mut addr = default.to_owned();
     while let Some(a) = args.next() {
         match a.as_str() {
             "--addr" => addr = args.next().ok_or("--addr needs a value, e.g. 127.0.0.1:1601")?,
-            "-h" | "--help" => return Err(format!("usage: [--addr ADDR] (default {DEFAULT_ADDR})")),
+            "-h" | "--help" => return Err(format!("usage: [--addr ADDR] (default {default})")),
             other => return Err(format!("unknown argument {other:?}; usage: [--addr ADDR]")),
         }
     }
