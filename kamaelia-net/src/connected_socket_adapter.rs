@@ -484,7 +484,7 @@ impl Conn {
             }
         }
         let mut busy = false;
-        if !self.write_shut() {
+        if !self.fin_sent {
             match self.write() {
                 Ok(b) => busy = b,
                 Err(e) => return Next::Close(self.classify(&e)),
@@ -515,11 +515,6 @@ impl Conn {
         } else {
             Next::Pause
         }
-    }
-
-    /// Whether FIN has been sent.
-    fn write_shut(&self) -> bool {
-        self.fin_sent
     }
 
     /// Takes the output that will never be written (the rest of a chunk begun, and everything
@@ -555,7 +550,7 @@ impl Conn {
     fn flush_progress(&mut self) -> Option<HowDied> {
         let deadline = self.rare.flush_deadline?;
         let now = Instant::now();
-        if !self.write_shut() && self.writing.is_none() && self.inbox.is_empty() {
+        if !self.fin_sent && self.writing.is_none() && self.inbox.is_empty() {
             if let Err(e) = self.io.get().shutdown(Shutdown::Write) {
                 // The connection is already gone (reset): the next read reports it.
                 debug!(error = %e, "cannot shut the socket's write side");
@@ -569,7 +564,7 @@ impl Conn {
             }
         }
         if now >= deadline {
-            return Some(if self.write_shut() { HowDied::Flushed } else { HowDied::FlushTimedOut });
+            return Some(if self.fin_sent { HowDied::Flushed } else { HowDied::FlushTimedOut });
         }
         None
     }
@@ -696,7 +691,7 @@ impl Conn {
                     }
                     if self.flushing {
                         self.io.reactor().bump(|s| s.bytes_discarded += n as u64);
-                        if self.write_shut() {
+                        if self.fin_sent {
                             self.rare.quiet_until = Some(axon_core::deadline_after(self.rare.linger_quiet));
                         }
                     } else {
