@@ -212,31 +212,26 @@ pub(crate) fn make_node<T: 'static>(
 /// The storage of an inbox: Axon's `realsink`.
 ///
 /// # Layout
-/// Laid out by hand and aligned to a cache line: everything a push or a pop touches — the
-/// queue's header, the owner to wake, `limit`, the two wake epochs and the flags — is in the
-/// first 64 bytes, so delivering or taking a message costs one cache line here (plus the
-/// queue's slot), where the compiler's own order spread those fields over three. A server with
-/// thousands of connections touches a handful of these per message, mostly cold; the rest —
-/// who else to wake, the size limit as set — is needed only when someone else is woken or a
-/// limit changes. (The owner was once in the rest: waking it cost a second line of every
-/// storage delivered to, two cold lines per echoed message.) The alignment costs about 96
-/// bytes per inbox; without it the pipeline benchmark ran 1–8 % slower (the most with bounded
-/// boxes over 100 stages), and the echo server no faster.
+/// Laid out by hand and aligned to a cache line: everything a push or a pop touches — the owner
+/// to wake, its wake epoch, `limit`, the flags, and the queue's length and front message — is in
+/// the first 64 bytes (for a message of up to 32 bytes), so delivering a message to a box that
+/// holds at most one at a time, and taking it, costs this one cache line. A server with
+/// thousands of connections touches a handful of these per message, mostly cold. The rest —
+/// the messages behind the front one, who else to wake and when they were last woken, the size
+/// limit as set — is needed only when messages queue up, someone else is woken, or a limit
+/// changes. (The owner was once in the rest: waking it cost a second line of every storage
+/// delivered to, two cold lines per echoed message; and before the front message had its own
+/// slot every delivery touched the `VecDeque`'s buffer too.) The alignment costs about 96 bytes
+/// per inbox; without it the pipeline benchmark ran 1–8 % slower (the most with bounded boxes
+/// over 100 stages), and the echo server no faster.
 #[repr(C, align(64))]
 pub(crate) struct Storage<T> {
     // ----- first cache line: every push and pop -----
-    /// The queued messages, oldest first.
-    queue: Queue<T>,
     /// The component woken when a message is appended (rule 1).
     owner: Weak<Task>,
     /// The pause epoch (`task::pause_epoch`) at which `owner` was last woken: until some
     /// component pauses again, waking it again would change nothing, so it is skipped.
     owner_woken: Cell<u64>,
-    /// The pause epoch of the last collection that woke `producers` (if `notify_producers`)
-    /// and `waiters`: later collections in that epoch skip both. Reset to 0 whenever that would
-    /// skip a wake that is due: when `producers` grows, a waiter is added, or
-    /// `notify_producers` is turned on.
-    collected: Cell<u64>,
     /// What a push checks, one comparison for both refusals: `capacity` while the owner lives
     /// (at most `u32::MAX`: a box holding that many messages goes on through the refusal
     /// path, which looks at `capacity` itself), 0 once it has ended (`dead`); the refusal path
@@ -244,7 +239,16 @@ pub(crate) struct Storage<T> {
     limit: Cell<u32>,
     /// The [`StorageFlags`].
     flags: StorageFlags,
+    /// The queued messages, oldest first: the front one and the length end this line (for a
+    /// message of up to 32 bytes, such as `bytes::Bytes`), the `VecDeque` behind them starts
+    /// the next (see the [`queue`](crate::queue) module).
+    queue: Queue<T>,
     // ----- the rest: only when someone else is woken, or a limit or a link changes -----
+    /// The pause epoch of the last collection that woke `producers` (if `notify_producers`)
+    /// and `waiters`: later collections in that epoch skip both. Reset to 0 whenever that would
+    /// skip a wake that is due: when `producers` grows, a waiter is added, or
+    /// `notify_producers` is turned on. Read by a pop only when one of the two flags is on.
+    collected: Cell<u64>,
     /// The size limit; `usize::MAX` when unbounded.
     capacity: Cell<usize>,
     /// The components woken when a message is collected (rule 2), one entry per outbox
@@ -284,6 +288,7 @@ impl StorageFlags {
     /// that found this storage empty knows it still is without reading it.
     const QUIET: u8 = 1 << 6;
 
+    /// Whether `flag` is on (or, given several, any of them).
     #[inline(always)]
     fn get(&self, flag: u8) -> bool {
         self.0.get() & flag != 0
@@ -305,12 +310,12 @@ impl<T> Storage<T> {
     fn new(owner: Weak<Task>, quiet: bool) -> Self {
         let quiet = if quiet { StorageFlags::QUIET } else { 0 };
         Storage {
-            queue: Queue::new(),
             owner,
             owner_woken: Cell::new(0),
-            collected: Cell::new(0),
             limit: Cell::new(u32::MAX),
             flags: StorageFlags(Cell::new(StorageFlags::NOTIFY_PRODUCERS | quiet)),
+            queue: Queue::new(),
+            collected: Cell::new(0),
             capacity: Cell::new(usize::MAX),
             producers: RefCell::new(Vec::new()),
             waiters: RefCell::new(Vec::new()),
@@ -376,10 +381,14 @@ impl<T> Storage<T> {
     #[inline]
     pub(crate) fn pop(&self) -> Option<T> {
         let msg = self.queue.pop_front()?;
-        let epoch = crate::task::pause_epoch();
-        if self.collected.get() != epoch {
-            self.collected.set(epoch);
-            self.wake_on_collection();
+        // With both flags off a collection wakes nobody, and `collected`, in the second line,
+        // stays unread.
+        if self.flags.get(StorageFlags::NOTIFY_PRODUCERS | StorageFlags::HAS_WAITERS) {
+            let epoch = crate::task::pause_epoch();
+            if self.collected.get() != epoch {
+                self.collected.set(epoch);
+                self.wake_on_collection();
+            }
         }
         Some(msg)
     }
@@ -1237,21 +1246,22 @@ mod tests {
     use std::mem::offset_of;
 
     use super::Storage;
+    use crate::queue::Queue;
 
-    /// What a push or a pop reads is in a storage's first cache line, whatever the message
-    /// type; the rest starts on the next.
+    /// What a push or a pop reads is in a storage's first cache line, for messages of up to
+    /// 32 bytes; the rest starts on the next.
     fn first_line_holds_the_hot_fields<T>() {
-        let last_hot = offset_of!(Storage<T>, flags) + std::mem::size_of::<u8>();
+        let last_hot = offset_of!(Storage<T>, queue) + Queue::<T>::HEADER_SIZE;
         assert!(last_hot <= 64, "the hot fields end at byte {last_hot}");
         for hot in [
-            offset_of!(Storage<T>, queue),
             offset_of!(Storage<T>, owner),
             offset_of!(Storage<T>, owner_woken),
-            offset_of!(Storage<T>, collected),
             offset_of!(Storage<T>, limit),
+            offset_of!(Storage<T>, flags),
         ] {
-            assert!(hot < 64);
+            assert!(hot < offset_of!(Storage<T>, queue));
         }
+        assert!(offset_of!(Storage<T>, collected) >= 64);
         assert!(offset_of!(Storage<T>, capacity) >= 64);
         assert_eq!(std::mem::align_of::<Storage<T>>(), 64);
     }
@@ -1264,7 +1274,8 @@ mod tests {
     }
 
     mod bytes_like {
-        /// A 32-byte message, the size of `bytes::Bytes`.
-        pub(super) struct Chunk(#[allow(dead_code)] [usize; 4]);
+        /// A 32-byte message with a reference in it, like `bytes::Bytes` (whose vtable
+        /// reference lets `Option<Bytes>` be 32 bytes too).
+        pub(super) struct Chunk(#[allow(dead_code)] &'static (), #[allow(dead_code)] [usize; 3]);
     }
 }

@@ -1,25 +1,42 @@
-//! The message queue inside an inbox's storage: a `VecDeque` in an `UnsafeCell`, so that a push
-//! or a pop costs no borrow-flag bookkeeping. This is the crate's only `unsafe` code.
+//! The message queue inside an inbox's storage: its front message held in place, the rest in a
+//! `VecDeque`, both in `UnsafeCell`s, so that a push or a pop costs no borrow-flag bookkeeping.
+//! This and [`prefetch`](crate::prefetch) are the crate's only `unsafe` code.
+//!
+//! # Layout
+//! A message pushed into an empty queue goes into [`Queue`]'s own `front` slot, next to the
+//! length; one pushed behind others goes into the `VecDeque` and its heap buffer. A box that
+//! holds at most one message at a time — the common case between components that keep up, a
+//! request and its reply — never touches the buffer: its push and its pop read and write only
+//! the header, which [`Storage`](crate::boxes) lays out in its first cache line. (With every
+//! message in the `VecDeque` each delivery also touched the buffer's slot, a second line per box
+//! that moved round the ring; at a thousand connections those lines did not stay in the cache.)
+//! Invariant: a message in `front` is older than every message in the `VecDeque`, since it was
+//! pushed when the queue was empty and `front` is filled again only once the queue is empty
+//! again; so a pop takes `front` if it holds one and the `VecDeque`'s first otherwise, and no
+//! message ever moves from one to the other.
 //!
 //! # Soundness
-//! Every method of [`Queue`] makes a `&mut VecDeque<T>` (or a `&VecDeque<T>`) from the cell and
-//! lets go of it before returning, and while it holds it runs only `VecDeque` code that can run
-//! **no code of the crate's users**: it never drops a `T` (elements are only moved in and out),
-//! never wakes a component, takes no callback, and never hands out a reference into the queue.
-//! A `T`'s `Drop` is the one way user code could run inside a queue operation and come back to
-//! the same queue (say, a message holding an `Outbox` that sends into it); no method drops a `T`
-//! while the reference lives:
-//! - [`push_back`](Queue::push_back) first makes room if the queue is full (the only step that
-//!   can fail: capacity overflow panics) in a call that holds no `T`, so if it panics the message
-//!   is dropped by the unwinding caller after the reference is gone; the push itself then cannot
-//!   grow or fail.
-//! - [`append`](Queue::append) moves elements out of the caller's `VecDeque`, which keeps them
-//!   if making room panics; nothing is dropped inside.
+//! Every method of [`Queue`] makes a `&mut` (or a `&`) from a cell and lets go of it before
+//! returning, and while it holds it runs only `Option` and `VecDeque` code that can run **no
+//! code of the crate's users**: it never drops a `T` (elements are only moved in and out; an
+//! assignment writes only over a `None`), never wakes a component, takes no callback, and never
+//! hands out a reference into the queue. A `T`'s `Drop` is the one way user code could run
+//! inside a queue operation and come back to the same queue (say, a message holding an `Outbox`
+//! that sends into it); no method drops a `T` while a reference lives:
+//! - [`push_back`](Queue::push_back) first makes room if the `VecDeque` is full (the only step
+//!   that can fail: capacity overflow panics) in a call that holds no `T`, so if it panics the
+//!   message is dropped by the unwinding caller after the reference is gone; the push itself then
+//!   cannot grow or fail.
+//! - [`pop_front`](Queue::pop_front) moves one message out, from `front` or the `VecDeque`.
+//! - [`append`](Queue::append) makes room for all of the caller's `VecDeque` first (which keeps
+//!   them if that panics), then moves them; nothing is dropped inside.
 //! - [`take_all`](Queue::take_all) moves the whole contents out, so a box emptied in bulk (a
-//!   component ending, messages migrating on a link) drops them after the borrow has ended.
+//!   component ending, messages migrating on a link) drops them after the borrows have ended;
+//!   it puts the front message back at the head of the result outside them too, since that may
+//!   allocate.
 //! - Dropping the `Queue` drops its messages through `&mut self`: nobody else can reach it then.
 //!
-//! So no two references made from the cell ever overlap, on one thread, and the type is `!Sync`
+//! So no two references made from one cell ever overlap, on one thread, and the type is `!Sync`
 //! (`UnsafeCell`), so no other thread can reach it either. (Growing the queue calls the global
 //! allocator while the reference lives; an allocator that sent messages through boxes would
 //! break this, as it would break any container without a borrow flag. None here does.)
@@ -34,40 +51,78 @@
 //! ```
 #![allow(unsafe_code)]
 
-use std::cell::UnsafeCell;
+use std::cell::{Cell, UnsafeCell};
 use std::collections::VecDeque;
 use std::fmt;
 
 /// A FIFO queue that can be changed through a shared reference; see the module docs.
+///
+/// `repr(C)`: the front slot and the length first, the `VecDeque` after them, so that a
+/// [`Storage`](crate::boxes) can end its first cache line with the first two.
+#[repr(C)]
 pub(crate) struct Queue<T> {
-    inner: UnsafeCell<VecDeque<T>>,
+    /// The oldest message, if it was pushed into an empty queue and is still here.
+    front: UnsafeCell<Option<T>>,
+    /// How many messages are queued, `front` included.
+    len: Cell<usize>,
+    /// The other messages, oldest first (all younger than `front`'s).
+    rest: UnsafeCell<VecDeque<T>>,
 }
 
 impl<T> Queue<T> {
+    /// The bytes from the start of a queue to the end of what a push or a pop reads when it
+    /// holds at most one message: the front slot and the length.
+    #[cfg(test)]
+    pub(crate) const HEADER_SIZE: usize = std::mem::offset_of!(Queue<T>, len) + std::mem::size_of::<usize>();
+
     /// An empty queue (allocates nothing).
     pub(crate) const fn new() -> Self {
-        Queue { inner: UnsafeCell::new(VecDeque::new()) }
+        Queue { front: UnsafeCell::new(None), len: Cell::new(0), rest: UnsafeCell::new(VecDeque::new()) }
     }
 
     /// Appends `msg` at the back.
     #[inline]
     pub(crate) fn push_back(&self, msg: T) {
-        if self.len() == self.room() {
+        let len = self.len.get();
+        if len == 0 {
+            // SAFETY: the only reference made from the cell while it lives (module docs). The
+            // queue is empty, so the slot is `None`: the assignment drops nothing.
+            let front = unsafe { &mut *self.front.get() };
+            debug_assert!(front.is_none());
+            *front = Some(msg);
+        } else {
+            self.push_behind(msg);
+        }
+        self.len.set(len + 1);
+    }
+
+    /// Appends `msg` behind the front message, in the `VecDeque`.
+    #[inline]
+    fn push_behind(&self, msg: T) {
+        if self.rest_len() == self.room() {
             self.grow();
         }
         // SAFETY: the only reference made from the cell while it lives (module docs). There is
         // room for one more, so `push_back` cannot grow, fail or drop anything.
-        let q = unsafe { &mut *self.inner.get() };
-        q.push_back(msg);
+        let rest = unsafe { &mut *self.rest.get() };
+        rest.push_back(msg);
     }
 
-    /// How many messages fit before the queue must grow.
+    /// How many messages the `VecDeque` holds.
+    #[inline]
+    fn rest_len(&self) -> usize {
+        // SAFETY: no `&mut` from the cell is alive (each method lets go of its own before
+        // returning), and `len` runs no other code.
+        let rest = unsafe { &*self.rest.get() };
+        rest.len()
+    }
+
+    /// How many messages fit in the `VecDeque` before it must grow.
     #[inline]
     fn room(&self) -> usize {
-        // SAFETY: no `&mut` from the cell is alive (each method lets go of its own before
-        // returning), and `capacity` runs no other code.
-        let q = unsafe { &*self.inner.get() };
-        q.capacity()
+        // SAFETY: as in `rest_len`; `capacity` runs no other code.
+        let rest = unsafe { &*self.rest.get() };
+        rest.capacity()
     }
 
     /// Makes room for one more message. Holds no `T`: if it panics (capacity overflow), the
@@ -77,44 +132,73 @@ impl<T> Queue<T> {
     fn grow(&self) {
         // SAFETY: the only reference made from the cell while it lives; `reserve` moves
         // elements (a copy of their bytes) and drops none.
-        let q = unsafe { &mut *self.inner.get() };
-        q.reserve(1);
+        let rest = unsafe { &mut *self.rest.get() };
+        rest.reserve(1);
     }
 
     /// Takes the message at the front, if any.
     #[inline]
     pub(crate) fn pop_front(&self) -> Option<T> {
-        // SAFETY: the only reference made from the cell while it lives; `pop_front` moves the
-        // message out without dropping or running anything (module docs).
-        let q = unsafe { &mut *self.inner.get() };
-        q.pop_front()
+        // SAFETY: the only reference made from the cell while it lives; `take` moves the message
+        // out and leaves `None`, dropping and running nothing.
+        let front = unsafe { &mut *self.front.get() };
+        if front.is_some() {
+            self.len.set(self.len.get() - 1);
+            return front.take();
+        }
+        // Checked before the `VecDeque`, in the next cache line, is read.
+        let len = self.len.get();
+        if len == 0 {
+            return None;
+        }
+        self.len.set(len - 1);
+        // SAFETY: the only reference made from this other cell while it lives; `pop_front`
+        // moves the message out, dropping and running nothing.
+        let rest = unsafe { &mut *self.rest.get() };
+        rest.pop_front()
     }
 
     /// How many messages are queued.
     #[inline]
     pub(crate) fn len(&self) -> usize {
-        // SAFETY: no `&mut` from the cell is alive (each method lets go of its own before
-        // returning), and `len` runs no other code.
-        let q = unsafe { &*self.inner.get() };
-        q.len()
+        self.len.get()
     }
 
     /// Moves every message out, oldest first, leaving the queue empty (and unallocated). The
     /// caller drops them, after this has returned.
     pub(crate) fn take_all(&self) -> VecDeque<T> {
-        // SAFETY: the only reference made from the cell while it lives; `take` swaps in an empty
-        // `VecDeque` (no allocation) and drops nothing.
-        let q = unsafe { &mut *self.inner.get() };
-        std::mem::take(q)
+        // SAFETY: the only references made from the two cells while they live; `take` swaps in
+        // a `None` and an empty `VecDeque` (no allocation) and drops nothing.
+        let (front, mut all) = unsafe { ((*self.front.get()).take(), std::mem::take(&mut *self.rest.get())) };
+        self.len.set(0);
+        // Outside the borrows: this may allocate, and if that panicked `front` would be dropped.
+        if let Some(front) = front {
+            all.push_front(front);
+        }
+        all
     }
 
     /// Moves every message of `more` to the back, oldest first, leaving `more` empty. If making
     /// room panics, the messages stay in `more` and nothing is dropped here.
     pub(crate) fn append(&self, more: &mut VecDeque<T>) {
-        // SAFETY: the only reference made from the cell while it lives; `append` reserves room
-        // first (which may panic, holding no `T` of ours) then moves elements, dropping nothing.
-        let q = unsafe { &mut *self.inner.get() };
-        q.append(more);
+        let count = more.len();
+        if count == 0 {
+            return;
+        }
+        let len = self.len.get();
+        // SAFETY: the only reference made from the cell while it lives; `reserve` may panic
+        // holding no `T` (they are all still in `more`), then nothing can fail: the moves below
+        // drop nothing.
+        let rest = unsafe { &mut *self.rest.get() };
+        rest.reserve(count);
+        if len == 0 {
+            // SAFETY: the only reference made from this other cell while it lives. The queue
+            // is empty, so the slot is `None`: the assignment drops nothing.
+            let front = unsafe { &mut *self.front.get() };
+            *front = more.pop_front();
+        }
+        rest.append(more);
+        self.len.set(len + count);
     }
 }
 
@@ -158,6 +242,49 @@ mod tests {
         }
         assert_eq!(q.pop_front(), None);
         assert_eq!(q.len(), 0);
+    }
+
+    /// A queue that never holds two messages keeps them in its front slot: the `VecDeque`
+    /// stays unallocated. A message pushed behind another waits in the `VecDeque`, and so do
+    /// the ones pushed after it until the queue is empty again.
+    #[test]
+    fn one_message_at_a_time_stays_in_the_front_slot() {
+        let q = Queue::new();
+        for i in 0..10 {
+            q.push_back(i);
+            assert_eq!(q.len(), 1);
+            assert_eq!(q.pop_front(), Some(i));
+        }
+        assert_eq!(q.room(), 0, "the VecDeque was never used");
+        q.push_back(10);
+        q.push_back(11);
+        assert_eq!(q.rest_len(), 1);
+        assert_eq!(q.pop_front(), Some(10));
+        // The front slot is empty but 11 is queued: 12 goes behind it.
+        q.push_back(12);
+        assert_eq!((q.len(), q.rest_len()), (2, 2));
+        assert_eq!(q.pop_front(), Some(11));
+        assert_eq!(q.pop_front(), Some(12));
+        assert_eq!((q.len(), q.pop_front()), (0, None));
+        q.push_back(13);
+        assert_eq!((q.len(), q.rest_len()), (1, 0));
+        assert_eq!(q.take_all(), [13]);
+    }
+
+    #[test]
+    fn append_to_an_empty_queue_fills_the_front_slot_first() {
+        let q = Queue::new();
+        q.append(&mut VecDeque::from([1, 2, 3]));
+        assert_eq!((q.len(), q.rest_len()), (3, 2));
+        q.push_back(4);
+        assert_eq!(q.pop_front(), Some(1));
+        let mut one = VecDeque::from([5]);
+        q.append(&mut one);
+        assert!(one.is_empty());
+        assert_eq!(q.take_all(), [2, 3, 4, 5]);
+        q.append(&mut VecDeque::from([6]));
+        assert_eq!((q.len(), q.rest_len()), (1, 0));
+        assert_eq!(q.take_all(), [6]);
     }
 
     #[test]

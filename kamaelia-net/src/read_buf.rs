@@ -187,6 +187,13 @@ mod tests {
         rb.buf.split().freeze()
     }
 
+    /// A chunk, waiting in an inbox, fits the front slot that a storage keeps in its first cache
+    /// line (32 bytes, `axon-core`'s `queue` module): `Option<Bytes>` is no larger than `Bytes`.
+    #[test]
+    fn a_queued_chunk_fits_a_storages_front_slot() {
+        assert_eq!(std::mem::size_of::<Option<Bytes>>(), 32);
+    }
+
     #[test]
     fn room_is_at_most_a_chunk() {
         let mut rb = ReadBuf::new();
