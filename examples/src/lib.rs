@@ -1,5 +1,5 @@
-//! Shared pieces of the kamaelia-rs examples: command-line parsing and a component that turns
-//! SIGINT/SIGTERM into a controlled shutdown.
+//! Shared pieces of the kamaelia-rs examples: command-line parsing, logging, and the `main` of a
+//! server that SIGINT/SIGTERM shut down in a controlled way ([`kamaelia_net::ShutdownOnSignal`]).
 #![forbid(unsafe_code)]
 
 pub mod chat;
@@ -8,10 +8,8 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use axon_core::ipc::Ipc;
-use axon_core::threaded::{self, ThreadContext, Threaded, ThreadedComponent};
-use axon_core::{BoxDecl, Component, ComponentResult, Scheduler};
-use kamaelia_net::ipc::ServerShutdown;
+use axon_core::{Component, Scheduler};
+use kamaelia_net::ShutdownOnSignal;
 
 /// The address the example servers listen on unless told otherwise (Kamaelia's default port).
 pub const DEFAULT_ADDR: &str = "127.0.0.1:1601";
@@ -40,42 +38,6 @@ pub fn addr_from_args_or(default: &str) -> Result<SocketAddr, String> {
         }
     }
     addr.parse().map_err(|e| format!("bad --addr {addr:?}: {e}"))
-}
-
-/// Sends [`ServerShutdown`] out of its `outbox` when the process gets SIGINT or SIGTERM, then
-/// ends. Link its `outbox` to a server's `control` for a controlled shutdown on Ctrl-C.
-///
-/// It waits on its own thread (a threaded component), so the scheduler never blocks on it.
-#[derive(Debug)]
-pub struct ShutdownOnSignal {
-    signals: signal_hook::iterator::Signals,
-}
-
-impl ShutdownOnSignal {
-    /// Installs the signal handlers.
-    ///
-    /// # Errors
-    /// The OS error if the handlers cannot be installed.
-    pub fn new() -> std::io::Result<Self> {
-        use signal_hook::consts::{SIGINT, SIGTERM};
-        Ok(ShutdownOnSignal { signals: signal_hook::iterator::Signals::new([SIGINT, SIGTERM])? })
-    }
-}
-
-impl ThreadedComponent for ShutdownOnSignal {
-    fn boxes(&self) -> &'static [BoxDecl] {
-        const B: &[BoxDecl] = &threaded::standard::<Ipc>();
-        B
-    }
-
-    fn main(mut self, cx: ThreadContext) -> ComponentResult {
-        let out = cx.outbox::<Ipc>("outbox")?;
-        if let Some(sig) = self.signals.forever().next() {
-            tracing::info!(signal = sig, "shutting down");
-            out.send_wait(Ipc::new(ServerShutdown));
-        }
-        Ok(())
-    }
 }
 
 /// Sends logs to stderr, filtered by `RUST_LOG` (default `warn`).
@@ -115,7 +77,7 @@ pub fn serve<S: Component>(
     let sched = Scheduler::new();
     setup(&sched);
     let server = sched.create(server);
-    let on_signal = sched.create(Threaded::new(signals));
+    let on_signal = sched.create(signals);
     if let Err(e) = sched.link((&on_signal, "outbox"), (&server, "control")) {
         return fail(e.to_string(), ExitCode::FAILURE);
     }

@@ -63,6 +63,8 @@
 //!   with backpressure both ways.
 //! - [`TcpClient`] (`tcp_client`): connects with a timeout, then wires an adapter through its
 //!   own boxes.
+//! - [`ShutdownOnSignal`] (`signal`): SIGINT or SIGTERM as a [`ipc::ServerShutdown`], woken
+//!   through the reactor (no thread).
 //!
 //! # Choices this port makes
 //! - **No Selector component**: readiness wakes the socket's own component; nothing is
@@ -88,6 +90,7 @@ mod connected_socket_adapter;
 pub mod ipc;
 mod reactor;
 mod read_buf;
+mod signal;
 mod tcp_client;
 mod tcp_server;
 
@@ -97,5 +100,6 @@ pub use connected_socket_adapter::{
 };
 pub use ipc::SocketActivity;
 pub use reactor::{NetStats, Reactor};
+pub use signal::ShutdownOnSignal;
 pub use tcp_client::{TcpClient, SOCKET_FEEDBACK};
 pub use tcp_server::{TcpServer, TcpServerConfig, FEEDBACK_FROM_CSA, PROTOCOL_HANDLER_SIGNAL};

@@ -1,0 +1,79 @@
+//! `ShutdownOnSignal`: a real signal, raised in this process, reaches the component through the
+//! reactor and comes out as one `ServerShutdown`; a stop on `control` ends it quietly; a signal
+//! no handler may catch is an error. (A test binary of its own: the signals are process-wide.)
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use axon_core::boxes::{self, CONTROL, INBOX, OUTBOX};
+use axon_core::ipc::{Ipc, ShutdownMicroprocess};
+use axon_core::{from_fn, BoxDecl, ComponentRef, Scheduler};
+use kamaelia_net::ipc::ServerShutdown;
+use kamaelia_net::ShutdownOnSignal;
+use signal_hook::consts::{SIGKILL, SIGSTOP, SIGUSR1, SIGUSR2};
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A component recording what arrives on its `inbox`.
+fn recorder(sched: &Scheduler) -> (ComponentRef, Rc<RefCell<Vec<Ipc>>>) {
+    const B: &[BoxDecl] = &boxes::standard::<Ipc>();
+    let seen: Rc<RefCell<Vec<Ipc>>> = Rc::default();
+    let log = seen.clone();
+    let rec = sched.spawn(from_fn(B, move |cx| async move {
+        let inbox = cx.inbox::<Ipc>(INBOX)?;
+        loop {
+            let msg = inbox.recv_wait().await;
+            log.borrow_mut().push(msg);
+        }
+    }));
+    (rec, seen)
+}
+
+#[test]
+fn a_signal_becomes_one_server_shutdown() {
+    let sched = Scheduler::new();
+    let on_signal = sched.create(ShutdownOnSignal::for_signals(&[SIGUSR1]).unwrap());
+    let (rec, seen) = recorder(&sched);
+    sched.link((&on_signal, OUTBOX), (&rec, INBOX)).unwrap();
+    sched.activate(&on_signal);
+    // It waits, registered with the reactor: nothing is sent before the signal.
+    assert!(!sched.run_until(Duration::from_millis(50), || !seen.borrow().is_empty()));
+    assert!(!on_signal.is_finished());
+
+    signal_hook::low_level::raise(SIGUSR1).unwrap();
+    assert!(sched.run_until(TIMEOUT, || on_signal.is_finished()), "the signal did not arrive");
+    assert!(sched.run_until(TIMEOUT, || !seen.borrow().is_empty()));
+    let seen = seen.borrow();
+    assert_eq!(seen.len(), 1);
+    assert!(seen[0].is::<ServerShutdown>(), "got {:?}", seen[0]);
+    assert!(seen[0].is_shutdown_microprocess());
+}
+
+#[test]
+fn a_stop_on_control_ends_it_without_a_message() {
+    let sched = Scheduler::new();
+    let on_signal = sched.create(ShutdownOnSignal::for_signals(&[SIGUSR2]).unwrap());
+    let (rec, seen) = recorder(&sched);
+    sched.link((&on_signal, OUTBOX), (&rec, INBOX)).unwrap();
+    // A component that says ShutdownMicroprocess to its control, once.
+    const B: &[BoxDecl] = &boxes::standard::<Ipc>();
+    let stopper = sched.create(from_fn(B, |cx| async move {
+        cx.outbox::<Ipc>(OUTBOX)?.send_wait(Ipc::new(ShutdownMicroprocess::default())).await;
+        Ok(())
+    }));
+    sched.link((&stopper, OUTBOX), (&on_signal, CONTROL)).unwrap();
+    sched.activate(&on_signal);
+    sched.activate(&stopper);
+    assert!(sched.run_until(TIMEOUT, || on_signal.is_finished()));
+    assert!(seen.borrow().is_empty());
+}
+
+#[test]
+fn a_signal_that_cannot_be_caught_is_an_error() {
+    for signals in [&[SIGKILL][..], &[SIGUSR2, SIGSTOP]] {
+        let err = ShutdownOnSignal::for_signals(signals).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("cannot be handled"), "{err}");
+    }
+}
