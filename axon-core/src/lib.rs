@@ -86,9 +86,10 @@
 //!   [`EndCause::Panicked`] (Axon's `immortalise()` as the only mode).
 //! - **No zombies**: stopping a paused component ends it; a pause request is never stranded.
 //! - **One registry per scheduler**, not a process-wide singleton.
-//! - **Two `unsafe` modules**: an inbox's message queue (`src/queue.rs`) is a `VecDeque` in an
-//!   `UnsafeCell` behind a small API that never runs user code while it holds a reference into
-//!   the queue; its module docs give the argument. And `src/prefetch.rs` wraps the x86_64
+//! - **Two `unsafe` modules**: an inbox's message queue (`src/queue.rs`) is a slot for its
+//!   front message and a `VecDeque` for the rest, in `UnsafeCell`s, behind a small API that
+//!   never runs user code while it holds a reference into the queue; its module docs give the
+//!   argument (and why the slot: a box holding one message at a time touches one cache line). And `src/prefetch.rs` wraps the x86_64
 //!   prefetch instruction, a hint that reads nothing and cannot fault
 //!   ([`Outbox::prefetch`]: measured, 7–10 % more messages per second for the echo server at
 //!   1000 connections). Their Miri tests run with
