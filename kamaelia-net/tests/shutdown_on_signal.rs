@@ -2,40 +2,33 @@
 //! reactor and comes out as one `ServerShutdown`; a stop on `control` ends it quietly; a signal
 //! no handler may catch is an error. (A test binary of its own: the signals are process-wide.)
 
+mod util;
+
 use std::cell::RefCell;
+use std::os::raw::c_int;
 use std::rc::Rc;
 use std::time::Duration;
 
-use axon_core::boxes::{self, CONTROL, INBOX, OUTBOX};
+use axon_core::boxes::{self, CONTROL, OUTBOX};
 use axon_core::ipc::{Ipc, ShutdownMicroprocess};
 use axon_core::{from_fn, BoxDecl, ComponentRef, Scheduler};
 use kamaelia_net::ipc::ServerShutdown;
 use kamaelia_net::ShutdownOnSignal;
 use signal_hook::consts::{SIGKILL, SIGSTOP, SIGUSR1, SIGUSR2};
+use util::TIMEOUT;
 
-const TIMEOUT: Duration = Duration::from_secs(60);
-
-/// A component recording what arrives on its `inbox`.
-fn recorder(sched: &Scheduler) -> (ComponentRef, Rc<RefCell<Vec<Ipc>>>) {
-    const B: &[BoxDecl] = &boxes::standard::<Ipc>();
-    let seen: Rc<RefCell<Vec<Ipc>>> = Rc::default();
-    let log = seen.clone();
-    let rec = sched.spawn(from_fn(B, move |cx| async move {
-        let inbox = cx.inbox::<Ipc>(INBOX)?;
-        loop {
-            let msg = inbox.recv_wait().await;
-            log.borrow_mut().push(msg);
-        }
-    }));
-    (rec, seen)
+/// A `ShutdownOnSignal` for `signal`, created but not activated, and the record of what comes
+/// out of its `outbox` (until a `ServerShutdown`).
+fn on_signal(sched: &Scheduler, signal: c_int) -> (ComponentRef, Rc<RefCell<Vec<Ipc>>>) {
+    let on_signal = sched.create(ShutdownOnSignal::for_signals(&[signal]).unwrap());
+    let (_, seen) = util::record(sched, (&on_signal, OUTBOX), |m| m.is::<ServerShutdown>());
+    (on_signal, seen)
 }
 
 #[test]
 fn a_signal_becomes_one_server_shutdown() {
     let sched = Scheduler::new();
-    let on_signal = sched.create(ShutdownOnSignal::for_signals(&[SIGUSR1]).unwrap());
-    let (rec, seen) = recorder(&sched);
-    sched.link((&on_signal, OUTBOX), (&rec, INBOX)).unwrap();
+    let (on_signal, seen) = on_signal(&sched, SIGUSR1);
     sched.activate(&on_signal);
     // It waits, registered with the reactor: nothing is sent before the signal.
     assert!(!sched.run_until(Duration::from_millis(50), || !seen.borrow().is_empty()));
@@ -53,9 +46,7 @@ fn a_signal_becomes_one_server_shutdown() {
 #[test]
 fn a_stop_on_control_ends_it_without_a_message() {
     let sched = Scheduler::new();
-    let on_signal = sched.create(ShutdownOnSignal::for_signals(&[SIGUSR2]).unwrap());
-    let (rec, seen) = recorder(&sched);
-    sched.link((&on_signal, OUTBOX), (&rec, INBOX)).unwrap();
+    let (on_signal, seen) = on_signal(&sched, SIGUSR2);
     // A component that says ShutdownMicroprocess to its control, once.
     const B: &[BoxDecl] = &boxes::standard::<Ipc>();
     let stopper = sched.create(from_fn(B, |cx| async move {

@@ -259,6 +259,16 @@ pub fn watch_signal(
     c: &ComponentRef,
     last: fn(&Ipc) -> bool,
 ) -> (ComponentRef, Rc<RefCell<Vec<Ipc>>>) {
+    record(sched, (c, SIGNAL), last)
+}
+
+/// A component, spawned on `sched`, that records what arrives from the outbox `from` until a
+/// message for which `last` is true (then ends). Returns it and the record.
+pub fn record(
+    sched: &Scheduler,
+    from: (&ComponentRef, &str),
+    last: fn(&Ipc) -> bool,
+) -> (ComponentRef, Rc<RefCell<Vec<Ipc>>>) {
     const B: &[BoxDecl] = &boxes::standard::<Bytes>();
     let seen: Rc<RefCell<Vec<Ipc>>> = Rc::default();
     let log = seen.clone();
@@ -273,6 +283,6 @@ pub fn watch_signal(
             }
         }
     }));
-    sched.link((c, SIGNAL), (&watcher, CONTROL)).unwrap();
+    sched.link(from, (&watcher, CONTROL)).unwrap();
     (watcher, seen)
 }
