@@ -89,10 +89,10 @@
 //! - **Two `unsafe` modules**: an inbox's message queue (`src/queue.rs`) is a slot for its
 //!   front message and a `VecDeque` for the rest, in `UnsafeCell`s, behind a small API that
 //!   never runs user code while it holds a reference into the queue; its module docs give the
-//!   argument (and why the slot: a box holding one message at a time touches one cache line). And `src/prefetch.rs` wraps the x86_64
-//!   prefetch instruction, a hint that reads nothing and cannot fault
-//!   ([`Outbox::prefetch`]: measured, 7–10 % more messages per second for the echo server at
-//!   1000 connections). Their Miri tests run with
+//!   argument (and why the slot: a box holding one message at a time touches one cache line).
+//!   And `src/prefetch.rs` wraps the x86_64 prefetch instruction, a hint that reads nothing and
+//!   cannot fault ([`Outbox::prefetch`]: measured, 7–10 % more messages per second for the
+//!   echo server at 1000 connections). Their Miri tests run with
 //!   `cargo +nightly miri test -p axon-core --lib queue` and `... --lib prefetch`.
 #![deny(unsafe_code)] // `unsafe` only in modules that allow it, each with `// SAFETY:` and Miri tests.
 
