@@ -509,9 +509,15 @@ impl Conn {
             // Budget used up: let readiness of other sockets in, then run again next cycle.
             self.io.reactor().poll_now();
             Next::Yield
-        } else if let (true, Some(deadline)) = (self.flushing, self.rare.flush_deadline) {
-            // Readiness (room to write, input to drain, the peer's EOF) or a time limit.
-            Next::PauseUntil(self.rare.quiet_until.map_or(deadline, |q| q.min(deadline)))
+        } else if self.flushing {
+            // Readiness (room to write, input to drain, the peer's EOF) or a time limit. (Only
+            // while flushing is `rare` read: a step on the data path must not load its line.)
+            match self.rare.flush_deadline {
+                Some(deadline) => {
+                    Next::PauseUntil(self.rare.quiet_until.map_or(deadline, |q| q.min(deadline)))
+                }
+                None => Next::Pause,
+            }
         } else {
             Next::Pause
         }
