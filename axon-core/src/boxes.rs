@@ -323,7 +323,9 @@ impl<T> Storage<T> {
         }
     }
 
-    #[inline]
+    /// Appends `msg` unless the box is full or its owner has ended. Inlined into each sender:
+    /// out of line, saving and restoring registers around it cost a third of its instructions.
+    #[inline(always)]
     pub(crate) fn push(&self, msg: T) -> Result<(), PushError<T>> {
         if self.queue.len() >= self.limit.get() as usize {
             return self.push_past_limit(msg);
