@@ -142,8 +142,6 @@ pub struct Reactor {
     waker: Arc<Waker>,
     /// The registered sockets, keyed by token.
     slots: RefCell<Slab<Slot>>,
-    /// The components to wake after a poll; kept between polls so a poll allocates nothing.
-    woken: RefCell<Vec<LocalWaker>>,
     /// The read buffer shared by every adapter of the scheduler.
     read_buf: RefCell<ReadBuf>,
     /// The counters reported by [`Reactor::stats`].
@@ -167,7 +165,6 @@ impl Reactor {
             events: RefCell::new(Events::with_capacity(EVENTS_CAPACITY)),
             waker,
             slots: RefCell::new(Slab::new()),
-            woken: RefCell::new(Vec::new()),
             read_buf: RefCell::new(ReadBuf::new()),
             stats: Cell::new(NetStats::default()),
             poll_failures: Cell::new(PollFailures::default()),
@@ -225,45 +222,36 @@ impl Reactor {
     /// Waits up to `timeout` (forever if `None`) for readiness, sets the readiness bits of every
     /// socket reported and wakes its component. Returns early on an unpark from another thread.
     pub(crate) fn turn(&self, timeout: Option<Duration>) {
-        // Taken out while in use (no borrow is held across the wakes below), put back after.
-        let mut woken = std::mem::take(&mut *self.woken.borrow_mut());
-        {
-            let mut events = self.events.borrow_mut();
-            let polled = self.poll.borrow_mut().poll(&mut events, timeout);
-            if let Err(e) = polled {
-                self.poll_failed(&e, timeout);
-                return;
-            }
-            self.poll_succeeded();
-            let slots = self.slots.borrow();
-            for ev in events.iter() {
-                let token = ev.token();
-                if token == WAKE_TOKEN {
-                    continue;
-                }
-                let Some(slot) = slots.get(token.0) else { continue };
-                let mut bits = 0;
-                if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
-                    bits |= READABLE;
-                }
-                if ev.is_read_closed() || ev.is_error() {
-                    bits |= READ_CLOSED;
-                }
-                if ev.is_writable() || ev.is_write_closed() || ev.is_error() {
-                    bits |= WRITABLE;
-                }
-                slot.ready.set(slot.ready.get() | bits);
-                woken.push(slot.waker.clone());
-            }
+        let mut events = self.events.borrow_mut();
+        let polled = self.poll.borrow_mut().poll(&mut events, timeout);
+        if let Err(e) = polled {
+            self.poll_failed(&e, timeout);
+            return;
         }
-        // Wake after every borrow is released: a wake only queues the component, but keep the
-        // reactor free of re-entrancy anyway.
-        for w in woken.drain(..) {
-            w.wake();
-        }
-        let mut keep = self.woken.borrow_mut();
-        if keep.capacity() < woken.capacity() {
-            *keep = woken;
+        self.poll_succeeded();
+        let slots = self.slots.borrow();
+        for ev in events.iter() {
+            let token = ev.token();
+            if token == WAKE_TOKEN {
+                continue;
+            }
+            let Some(slot) = slots.get(token.0) else { continue };
+            let mut bits = 0;
+            if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                bits |= READABLE;
+            }
+            if ev.is_read_closed() || ev.is_error() {
+                bits |= READ_CLOSED;
+            }
+            if ev.is_writable() || ev.is_write_closed() || ev.is_error() {
+                bits |= WRITABLE;
+            }
+            slot.ready.set(slot.ready.get() | bits);
+            // Woken here, with the reactor's cells borrowed: a wake only marks the component
+            // and queues it on the scheduler (it runs no component code and drops nothing but
+            // the reference it took), so nothing can come back into the reactor. (Collecting
+            // the wakers to wake after the loop cost a clone, a push and a drop per event.)
+            slot.waker.wake();
         }
     }
 
