@@ -2,9 +2,9 @@
 //! connection as a component, bytes in on `inbox`, bytes out on `outbox`.
 //!
 //! # State
-//! (In [`Conn`]; what a step on the data path never reads — a held chunk, the flush's times, the
-//! `signal` outbox — lives in a box of its own, `Conn::rare`, to keep the adapter's future
-//! small.)
+//! (In [`Conn`]; what a step on the data path never reads — a held chunk, the rest of a message
+//! partly written, the flush's times, the `signal` outbox — lives in a box of its own,
+//! `Conn::rare`, to keep the adapter's future small.)
 //! - `held`: at most one chunk read from the socket that the handler's inbox had no room for.
 //!   While it is held the adapter reads nothing more (inbound backpressure); it is retried when
 //!   the handler collects a message (the refused send made the adapter a waiter for room, so
@@ -13,10 +13,11 @@
 //!   share (the reactor's), so that at any number of connections they land in the same
 //!   cache-hot bytes; after a read larger than 4 KiB the adapter reads into a buffer of its own,
 //!   until [`SMALL_READS_TO_SHARE`] reads in a row have been small again.
-//! - `writing`: the message being written, advanced past what the socket accepted (a partial
-//!   write). The next message is taken from `inbox` only when the socket is writable, so the
-//!   bounded `inbox` fills while the peer is slow and the producer's `send_wait` waits
-//!   (outbound backpressure).
+//! - `writing`: the rest of a message the socket took only part of (a partial write), kept
+//!   until the socket is writable again. The next message is taken from `inbox` only when the
+//!   socket is writable and nothing is left of the last, so the bounded `inbox` fills while the
+//!   peer is slow and the producer's `send_wait` waits (outbound backpressure). A message
+//!   written whole — every one, while the peer keeps up — is never stored.
 //! - `reading`: false after the peer's EOF. EOF is "no more input", not "close": [`PeerEof`]
 //!   goes out on `signal` once `held` is delivered, and the socket stays open for the handler's
 //!   output.
@@ -359,7 +360,6 @@ impl ConnectedSocketAdapter {
             inbox,
             control: cx.inbox(CONTROL)?,
             outbox: cx.outbox(OUTBOX)?,
-            writing: None,
             reading: true,
             eof_seen: false,
             eof_to_report: false,
@@ -368,9 +368,11 @@ impl ConnectedSocketAdapter {
             holding: false,
             flushing: false,
             fin_sent: false,
+            writing: false,
             chunk: self.config.read_chunk_size,
             rare: Box::new(Rare {
                 held: None,
+                writing: None,
                 signal: cx.outbox(SIGNAL)?,
                 flush_deadline: None,
                 quiet_until: None,
@@ -409,8 +411,6 @@ struct Conn {
     control: Inbox<Ipc>,
     /// Data read.
     outbox: Outbox<Bytes>,
-    /// The rest of the message being written.
-    writing: Option<Bytes>,
     /// Whether to read from the socket.
     reading: bool,
     /// Whether the peer's EOF has been read.
@@ -431,6 +431,8 @@ struct Conn {
     /// Set when FIN is sent: everything queued was written while flushing; from then on the
     /// adapter only drains input (until `rare.quiet_until`).
     fin_sent: bool,
+    /// Whether `rare.writing` holds the rest of a message partly written.
+    writing: bool,
     /// The read size.
     chunk: usize,
     /// The rest.
@@ -441,6 +443,8 @@ struct Conn {
 struct Rare {
     /// A chunk the handler had no room for.
     held: Option<Bytes>,
+    /// The rest of a message the socket took only part of.
+    writing: Option<Bytes>,
     /// `PeerEof`, `SocketShutdown`.
     signal: Outbox<Ipc>,
     /// While flushing: when to give up.
@@ -527,7 +531,8 @@ impl Conn {
     /// queued), returning its size in bytes. Taking it makes room, so a producer waiting for
     /// room is woken, and its next send finds the adapter ended.
     fn take_unsent(&mut self) -> u64 {
-        let begun = self.writing.take().map_or(0, |b| b.len());
+        self.writing = false;
+        let begun = self.rare.writing.take().map_or(0, |b| b.len());
         let queued: usize = self.inbox.drain().map(|b| b.len()).sum();
         (begun + queued) as u64
     }
@@ -556,7 +561,7 @@ impl Conn {
     fn flush_progress(&mut self) -> Option<HowDied> {
         let deadline = self.rare.flush_deadline?;
         let now = Instant::now();
-        if !self.fin_sent && self.writing.is_none() && self.inbox.is_empty() {
+        if !self.fin_sent && !self.writing && self.inbox.is_empty() {
             if let Err(e) = self.io.get().shutdown(Shutdown::Write) {
                 // The connection is already gone (reset): the next read reports it.
                 debug!(error = %e, "cannot shut the socket's write side");
@@ -621,24 +626,31 @@ impl Conn {
             return Ok(false);
         }
         loop {
-            if self.writing.is_none() {
+            let mut buf = if self.writing {
+                self.writing = false;
+                match self.rare.writing.take() {
+                    Some(b) => b,
+                    None => continue,
+                }
+            } else {
                 match self.inbox.recv() {
                     Some(b) if b.is_empty() => continue,
-                    Some(b) => self.writing = Some(b),
+                    Some(b) => b,
                     None => return Ok(false),
                 }
-            }
-            let Some(buf) = self.writing.as_mut() else { continue };
-            match self.io.get().write(buf) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            };
+            match self.io.get().write(&buf) {
+                Ok(0) => {
+                    self.keep_writing(buf);
+                    return Err(io::ErrorKind::WriteZero.into());
+                }
                 Ok(n) => {
-                    buf.advance(n);
                     self.io.reactor().note_written(n);
-                    if buf.is_empty() {
-                        self.writing = None;
-                    } else {
+                    if n < buf.len() {
                         // A short write filled the socket's buffer: wait for the next edge
                         // instead of a write that would only say `WouldBlock`.
+                        buf.advance(n);
+                        self.keep_writing(buf);
                         self.io.clear(WRITABLE);
                         return Ok(false);
                     }
@@ -648,13 +660,24 @@ impl Conn {
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.keep_writing(buf);
                     self.io.clear(WRITABLE);
                     return Ok(false);
                 }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => self.keep_writing(buf),
+                Err(e) => {
+                    self.keep_writing(buf);
+                    return Err(e);
+                }
             }
         }
+    }
+
+    /// Keeps what is left of a message begun (or not written at all) for the next write.
+    #[cold]
+    fn keep_writing(&mut self, rest: Bytes) {
+        self.rare.writing = Some(rest);
+        self.writing = true;
     }
 
     /// Delivers a held chunk, then reads while the socket has data and the handler has room
