@@ -488,13 +488,16 @@ impl Conn {
             }
         }
         let mut busy = false;
+        // The socket's readiness, read once: only this step clears its bits (`write` the
+        // writable one, `read` the readable ones), and each bit only for its own use.
+        let ready = self.io.readiness();
         if !self.fin_sent {
-            match self.write() {
+            match self.write(ready) {
                 Ok(b) => busy = b,
                 Err(e) => return Next::Close(self.classify(&e)),
             }
         }
-        match self.read() {
+        match self.read(ready) {
             Ok(b) => busy |= b,
             Err(e) => return Next::Close(self.classify(&e)),
         }
@@ -618,11 +621,12 @@ impl Conn {
         }
     }
 
-    /// Writes queued data while the socket takes it. Returns whether the budget ran out.
-    fn write(&mut self) -> io::Result<bool> {
+    /// Writes queued data while the socket takes it (`ready`: its readiness bits at the start
+    /// of the step). Returns whether the budget ran out.
+    fn write(&mut self, ready: u8) -> io::Result<bool> {
         let mut budget = WRITE_BUDGET;
-        // Read once: only this loop clears it, and returns when it does.
-        if !self.io.is_ready(WRITABLE) {
+        // Only this loop clears the bit, and returns when it does.
+        if ready & WRITABLE == 0 {
             return Ok(false);
         }
         loop {
@@ -680,9 +684,10 @@ impl Conn {
         self.writing = true;
     }
 
-    /// Delivers a held chunk, then reads while the socket has data and the handler has room
-    /// (while flushing: reads and discards). Returns whether the budget ran out.
-    fn read(&mut self) -> io::Result<bool> {
+    /// Delivers a held chunk, then reads while the socket has data (`ready`: its readiness bits
+    /// at the start of the step) and the handler has room (while flushing: reads and discards).
+    /// Returns whether the budget ran out.
+    fn read(&mut self, ready: u8) -> io::Result<bool> {
         if self.holding {
             self.holding = false;
             if let Some(chunk) = self.rare.held.take() {
@@ -693,8 +698,7 @@ impl Conn {
             }
         }
         let mut budget = self.chunk * BUDGET_CHUNKS;
-        // Read once: only this loop clears them (and `readable` with them).
-        let ready = self.io.readiness();
+        // Only this loop clears the readable bits (and `readable` with them).
         let mut readable = ready & READABLE != 0;
         while self.reading && readable {
             let read = match self.own_buf.as_mut() {
