@@ -400,7 +400,10 @@ enum Next {
 /// Laid out by hand (`repr(C)`) and kept small: what every step reads, in as few cache lines
 /// as it fits — a server with thousands of connections finds most of them cold — and what only
 /// a flush, an EOF or backpressure needs in a box of its own ([`Rare`]), so that the adapter's
-/// future, which holds this, is no larger than its steps need.
+/// future, which holds this, is no larger than its steps need. `holding` and `writing` say
+/// whether `rare.held` and `rare.writing` hold a chunk, so that a step finds out there is none
+/// without loading `rare`'s line; they are set and cleared together (`hold`, `keep_writing`,
+/// and where the chunk is taken back).
 #[repr(C)]
 struct Conn {
     /// The registered socket.
