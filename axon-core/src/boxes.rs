@@ -34,6 +34,11 @@ use crate::error::{BoxName, Direction, LinkError, NoSpaceInBox};
 use crate::queue::Queue;
 use crate::task::Task;
 
+/// A list of the links around one box: its sources, or the producers a storage wakes. A box of
+/// a server's connection has one or two of each, so they are kept inline, where a `Vec` made an
+/// allocation (and a free) for each of a connection's links.
+type Few<T> = smallvec::SmallVec<[T; 2]>;
+
 thread_local! {
     /// Counts the changes to this thread's box graph that a handle may have cached the result
     /// of: every change of a link (a sink moves) and every delivery into a quiet inbox (one
@@ -205,7 +210,7 @@ pub(crate) fn make_node<T: 'static>(
         sink: RefCell::new(local.clone()),
         local,
         target: RefCell::new(None),
-        sources: RefCell::new(Vec::new()),
+        sources: RefCell::new(Few::new()),
     })
 }
 
@@ -253,7 +258,7 @@ pub(crate) struct Storage<T> {
     capacity: Cell<usize>,
     /// The components woken when a message is collected (rule 2), one entry per outbox
     /// feeding this storage.
-    producers: RefCell<Vec<Weak<Task>>>,
+    producers: RefCell<Few<Weak<Task>>>,
     /// Components waiting for room (in `send_wait`), woken by the next collection whatever
     /// `notify_producers` says.
     waiters: RefCell<Vec<Weak<Task>>>,
@@ -317,7 +322,7 @@ impl<T> Storage<T> {
             queue: Queue::new(),
             collected: Cell::new(0),
             capacity: Cell::new(usize::MAX),
-            producers: RefCell::new(Vec::new()),
+            producers: RefCell::new(Few::new()),
             waiters: RefCell::new(Vec::new()),
             readers: RefCell::new(Vec::new()),
         }
@@ -577,7 +582,7 @@ pub(crate) struct BoxNode<T> {
     /// The box this one is linked to.
     target: RefCell<Option<Rc<BoxNode<T>>>>,
     /// The boxes linked to this one.
-    sources: RefCell<Vec<Weak<BoxNode<T>>>>,
+    sources: RefCell<Few<Weak<BoxNode<T>>>>,
     /// The owner's id, for names in errors once the owner has gone.
     owner_id: ComponentId,
     /// The box's name.
@@ -600,7 +605,7 @@ impl<T: 'static> BoxNode<T> {
         // The storage replaced is dropped after the borrow (its messages may hold boxes).
         let old = std::mem::replace(&mut *self.sink.borrow_mut(), sink.clone());
         drop(old);
-        let sources: Vec<_> = self.sources.borrow().iter().filter_map(Weak::upgrade).collect();
+        let sources: Few<_> = self.sources.borrow().iter().filter_map(Weak::upgrade).collect();
         for s in sources {
             s.propagate(sink);
         }
@@ -619,11 +624,11 @@ impl<T: 'static> BoxNode<T> {
 
     /// The owners of every outbox in the tree feeding this node (this node included), one
     /// entry per outbox: Axon's wake-on-collection callbacks that this subtree contributes.
-    fn collect_producers(&self, out: &mut Vec<Weak<Task>>) {
+    fn collect_producers(&self, out: &mut Few<Weak<Task>>) {
         if self.direction == Direction::Outbox {
             out.push(self.owner.clone());
         }
-        let sources: Vec<_> = self.sources.borrow().iter().filter_map(Weak::upgrade).collect();
+        let sources: Few<_> = self.sources.borrow().iter().filter_map(Weak::upgrade).collect();
         for s in sources {
             s.collect_producers(out);
         }
@@ -632,8 +637,8 @@ impl<T: 'static> BoxNode<T> {
     /// The producers `src`'s subtree contributes, which follow it when it is linked or
     /// unlinked. Computed from the subtree only, so linking one more source into a box fed by
     /// thousands costs nothing in the thousands.
-    fn subtree_producers(src: &Rc<Self>) -> Vec<Weak<Task>> {
-        let mut v = Vec::new();
+    fn subtree_producers(src: &Rc<Self>) -> Few<Weak<Task>> {
+        let mut v = Few::new();
         src.collect_producers(&mut v);
         v
     }
@@ -768,7 +773,7 @@ impl<T: 'static> AnyNode for BoxNode<T> {
         if let (Some(local), Some(dest)) = (&src.local, &sink) {
             let mut moved = local.queue.take_all();
             let n = moved.len();
-            *local.producers.borrow_mut() = Vec::new();
+            *local.producers.borrow_mut() = Few::new();
             if dest.is_dead() {
                 // Nobody will read them: dropped, and counted like sends to an ended component.
                 drop_each_quietly(moved);
