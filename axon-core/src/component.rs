@@ -297,6 +297,39 @@ impl ComponentRef {
         self.task.lookup(Direction::Inbox, name).map_or(0, |n| n.local_len())
     }
 
+    /// Whether it has an inbox called `name` (declared and not deleted, or added at run time),
+    /// without listing them all as [`inbox_names`](Self::inbox_names) does.
+    pub fn has_inbox(&self, name: &str) -> bool {
+        self.task.has_box(Direction::Inbox, name)
+    }
+
+    /// Whether it has an outbox called `name` (declared and not deleted, or added at run
+    /// time).
+    ///
+    /// ```
+    /// use axon_core::{boxes, BoxDecl, Component, ComponentResult, Context, Scheduler};
+    ///
+    /// struct Quiet;
+    /// impl Component for Quiet {
+    ///     fn boxes(&self) -> &'static [BoxDecl] {
+    ///         const B: &[BoxDecl] = &boxes::standard::<u32>();
+    ///         B
+    ///     }
+    ///     async fn main(self, _cx: Context) -> ComponentResult {
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// let sched = Scheduler::new();
+    /// let c = sched.create(Quiet);
+    /// assert!(c.has_outbox("signal"));
+    /// assert!(!c.has_outbox("serversignal"));
+    /// assert!(c.has_inbox("control") && !c.has_inbox("signal"));
+    /// ```
+    pub fn has_outbox(&self, name: &str) -> bool {
+        self.task.has_box(Direction::Outbox, name)
+    }
+
     /// The names of its inboxes.
     pub fn inbox_names(&self) -> Vec<String> {
         self.task.box_names(Direction::Inbox)

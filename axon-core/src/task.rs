@@ -390,6 +390,11 @@ impl Task {
         Err(BoxError::UnknownBox(self.box_name(dir, name), self.box_names(dir).join(", ")))
     }
 
+    /// Whether a box of side `dir` is called `name`, without making it.
+    pub(crate) fn has_box(&self, dir: Direction, name: &str) -> bool {
+        self.boxes.borrow().is_taken(self.decls, dir, name)
+    }
+
     pub(crate) fn box_name(&self, dir: Direction, name: &str) -> BoxName {
         BoxName { component: self.name(), id: self.id, direction: dir, name: name.to_owned() }
     }

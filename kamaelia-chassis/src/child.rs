@@ -101,11 +101,11 @@ impl Child {
                 .map(|d| Some(d.type_name()))
                 .ok_or(()),
             Kind::Created(r) => {
-                let names = match dir {
-                    Direction::Inbox => r.inbox_names(),
-                    Direction::Outbox => r.outbox_names(),
+                let has = match dir {
+                    Direction::Inbox => r.has_inbox(name),
+                    Direction::Outbox => r.has_outbox(name),
                 };
-                if names.iter().any(|n| n == name) {
+                if has {
                     Ok(None)
                 } else {
                     Err(())

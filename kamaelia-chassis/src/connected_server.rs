@@ -471,7 +471,7 @@ fn new_connection<F: ProtocolFactory>(
         cx.link((&me, &cs), (&csa, CONTROL))?;
         cx.link((&handler, SIGNAL), (&csa, CONTROL))?;
         cx.link((&csa, SIGNAL), (&handler, CONTROL))?;
-        if handler.outbox_names().iter().any(|b| b == HANDLER_SERVER_SIGNAL) {
+        if handler.has_outbox(HANDLER_SERVER_SIGNAL) {
             cx.link((&handler, HANDLER_SERVER_SIGNAL), (&me, CONTROL))?;
         }
         Ok(())

@@ -317,7 +317,7 @@ fn wire(cx: &Context, kids: &[(String, ComponentRef)], links: &[Linkage]) -> Res
                 (&me, t, Passthrough::Inbound)
             }
             (Some(f), None) => {
-                if !me.outbox_names().iter().any(|n| n == tbox) {
+                if !me.has_outbox(tbox) {
                     cx.add_outbox_like(tbox, (f, fbox)).map_err(|error| {
                         failed(LinkError::UnknownBox {
                             source_box: f.box_name(Direction::Outbox, fbox),
