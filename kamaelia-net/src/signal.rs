@@ -124,8 +124,12 @@ impl Component for ShutdownOnSignal {
         let out = cx.outbox::<Ipc>(OUTBOX)?;
         let pipe = Registered::new(&reactor, pipe, Interest::READABLE, cx.local_waker())?;
         loop {
-            if control.recv().is_some_and(|m| m.is_stop()) {
-                return Ok(());
+            // Every message waiting, not one per wake: a stop behind another message must not
+            // wait for a wake that has already come.
+            while let Some(msg) = control.recv() {
+                if msg.is_stop() {
+                    return Ok(());
+                }
             }
             if pipe.is_ready(READABLE) {
                 // Empty the pipe first, then act: a signal that comes after the read wakes the

@@ -9,7 +9,7 @@ use std::os::raw::c_int;
 use std::rc::Rc;
 
 use axon_core::boxes::{self, CONTROL, OUTBOX};
-use axon_core::ipc::{Ipc, ShutdownMicroprocess};
+use axon_core::ipc::{Ipc, ShutdownMicroprocess, Status};
 use axon_core::{from_fn, BoxDecl, ComponentRef, Scheduler};
 use kamaelia_net::ipc::ServerShutdown;
 use kamaelia_net::ShutdownOnSignal;
@@ -44,20 +44,43 @@ fn a_signal_becomes_one_server_shutdown() {
     assert!(seen[0].is_shutdown_microprocess());
 }
 
+/// A component, created on `sched` and linked to `to`'s `control`, that sends `msgs` to it in
+/// order, then ends.
+fn sender(sched: &Scheduler, to: &ComponentRef, msgs: Vec<Ipc>) -> ComponentRef {
+    const B: &[BoxDecl] = &boxes::standard::<Ipc>();
+    let sender = sched.create(from_fn(B, move |cx| async move {
+        let out = cx.outbox::<Ipc>(OUTBOX)?;
+        for m in msgs {
+            out.send_wait(m).await;
+        }
+        Ok(())
+    }));
+    sched.link((&sender, OUTBOX), (to, CONTROL)).unwrap();
+    sender
+}
+
 #[test]
 fn a_stop_on_control_ends_it_without_a_message() {
     let sched = Scheduler::new();
     let (on_signal, seen) = on_signal(&sched, SIGUSR2);
-    // A component that says ShutdownMicroprocess to its control, once.
-    const B: &[BoxDecl] = &boxes::standard::<Ipc>();
-    let stopper = sched.create(from_fn(B, |cx| async move {
-        cx.outbox::<Ipc>(OUTBOX)?.send_wait(Ipc::new(ShutdownMicroprocess::default())).await;
-        Ok(())
-    }));
-    sched.link((&stopper, OUTBOX), (&on_signal, CONTROL)).unwrap();
+    let stopper = sender(&sched, &on_signal, vec![Ipc::new(ShutdownMicroprocess::default())]);
     sched.activate(&on_signal);
     sched.activate(&stopper);
     assert!(sched.run_until(TIMEOUT, || on_signal.is_finished()));
+    assert!(seen.borrow().is_empty());
+}
+
+#[test]
+fn a_stop_queued_behind_another_message_ends_it() {
+    let sched = Scheduler::new();
+    let (on_signal, seen) = on_signal(&sched, SIGUSR2);
+    // Both messages wait in `control` before its first step, which gets one wake for them.
+    let msgs = vec![Ipc::new(Status("not a stop".into())), Ipc::new(ShutdownMicroprocess::default())];
+    let stopper = sender(&sched, &on_signal, msgs);
+    sched.activate(&stopper);
+    assert!(sched.run_until(TIMEOUT, || stopper.is_finished()));
+    sched.activate(&on_signal);
+    assert!(sched.run_until(TIMEOUT, || on_signal.is_finished()), "the stop was left waiting");
     assert!(seen.borrow().is_empty());
 }
 
