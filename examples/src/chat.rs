@@ -100,6 +100,8 @@ impl Component for Lines {
                     cx.send(msg, "signal")?;
                     return Ok(());
                 }
+                // Not a stop: a stop may be queued behind it, delivered with the same wake.
+                continue;
             }
             cx.pause().await;
         }
@@ -173,6 +175,8 @@ async fn forward<In: 'static, Out: 'static>(
                 cx.send(msg, "signal")?;
                 return Ok(());
             }
+            // Not a stop: a stop may be queued behind it, delivered with the same wake.
+            continue;
         }
         cx.pause().await;
     }

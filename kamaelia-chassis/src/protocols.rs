@@ -44,6 +44,9 @@ impl Component for EchoProtocol {
                     signal.send(msg).ok();
                     return Ok(());
                 }
+                // Not a stop (a `PeerEof`): look again before pausing, since a stop may be
+                // queued behind it, delivered with the same wake.
+                continue;
             }
             cx.pause().await;
         }

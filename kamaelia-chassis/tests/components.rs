@@ -10,13 +10,37 @@ use std::time::Duration;
 
 use axon_core::ipc::{Ipc, IpcKind, Status};
 use axon_core::Scheduler;
-use kamaelia_chassis::{ConsoleEchoer, ConsoleReader, Map, Sink, Splitter, SplitterConfig};
+use bytes::Bytes;
+use kamaelia_chassis::{ConsoleEchoer, ConsoleReader, EchoProtocol, Map, Sink, Splitter, SplitterConfig};
 use util_more::{collector, inert, take_all, STD_STRING, STD_U32};
+
+const STD_BYTES: &[axon_core::BoxDecl] = &axon_core::boxes::standard::<Bytes>();
 
 const LIMIT: Duration = Duration::from_secs(30);
 
 fn kinds(msgs: &[Ipc]) -> Vec<IpcKind> {
     msgs.iter().map(|m| m.kind()).collect()
+}
+
+// ----- EchoProtocol -----
+
+#[test]
+fn echo_protocol_ends_on_a_stop_queued_behind_another_control_message() {
+    let sched = Scheduler::new();
+    let echo = sched.create(EchoProtocol);
+    let (sink, got, stops) = collector::<Bytes>(&sched, STD_BYTES);
+    sched.link((&echo, "outbox"), (&sink, "inbox")).unwrap();
+    sched.link((&echo, "signal"), (&sink, "control")).unwrap();
+    // Both wait before its first step, which is its one wake for them: a connection's
+    // `PeerEof` and `SocketShutdown` can come together like this. (No data: echoing some would
+    // wake it again when the sink takes it.)
+    echo.deliver("control", Ipc::new(Status("not a stop".into()))).unwrap();
+    echo.deliver("control", Ipc::producer_finished()).unwrap();
+    sched.activate(&echo);
+    sched.run_until_idle();
+    assert!(echo.is_finished(), "the stop was left waiting");
+    assert!(got.borrow().is_empty());
+    assert_eq!(kinds(&stops.borrow()), [IpcKind::ProducerFinished]);
 }
 
 // ----- ConsoleReader -----
