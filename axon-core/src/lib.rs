@@ -40,8 +40,11 @@
 //!             while let Some(line) = inbox.recv() {
 //!                 println!("{}", line.to_uppercase());
 //!             }
-//!             if control.recv().is_some_and(|m| m.is_stop()) {
-//!                 return Ok(());
+//!             // Every control message waiting (one wake may have brought several).
+//!             while let Some(msg) = control.recv() {
+//!                 if msg.is_stop() {
+//!                     return Ok(());
+//!                 }
 //!             }
 //!             cx.pause().await;
 //!         }

@@ -62,8 +62,10 @@ impl Component for Moody {
                     }
                 }
             }
-            if control.recv().is_some_and(|m| m.is_stop()) {
-                return Ok(());
+            while let Some(msg) = control.recv() {
+                if msg.is_stop() {
+                    return Ok(());
+                }
             }
             cx.pause().await;
         }

@@ -106,8 +106,10 @@ pub(crate) fn collector<T: 'static>(
             for m in inbox.drain() {
                 g.borrow_mut().push(m);
             }
-            if control.recv().is_some_and(|m| m.is_stop()) {
-                return Ok(());
+            while let Some(msg) = control.recv() {
+                if msg.is_stop() {
+                    return Ok(());
+                }
             }
             cx.pause().await;
         }
