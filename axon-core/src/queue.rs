@@ -190,7 +190,9 @@ impl<T> Queue<T> {
         // holding no `T` (they are all still in `more`), then nothing can fail: the moves below
         // drop nothing.
         let rest = unsafe { &mut *self.rest.get() };
-        rest.reserve(count);
+        // Into an empty queue the first goes to the front slot: room for the others only (none
+        // for a single message, which then allocates nothing).
+        rest.reserve(if len == 0 { count - 1 } else { count });
         if len == 0 {
             // SAFETY: the only reference made from this other cell while it lives. The queue
             // is empty, so the slot is `None`: the assignment drops nothing.
@@ -283,7 +285,7 @@ mod tests {
         assert!(one.is_empty());
         assert_eq!(q.take_all(), [2, 3, 4, 5]);
         q.append(&mut VecDeque::from([6]));
-        assert_eq!((q.len(), q.rest_len()), (1, 0));
+        assert_eq!((q.len(), q.rest_len(), q.room()), (1, 0, 0), "one message needs no buffer");
         assert_eq!(q.take_all(), [6]);
     }
 
